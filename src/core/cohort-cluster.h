@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* cohort-cluster.h: one named group of workers. */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "cohort-cluster-spec.h"
+#include "cohort-worker.h"
+
+G_BEGIN_DECLS
+
+#define COHORT_TYPE_CLUSTER (cohort_cluster_get_type ())
+
+G_DECLARE_FINAL_TYPE (CohortCluster, cohort_cluster, COHORT, CLUSTER, GObject)
+
+CohortCluster      *cohort_cluster_new            (CohortClusterSpec  *spec);
+const char         *cohort_cluster_get_name       (CohortCluster      *self);
+CohortClusterSpec  *cohort_cluster_get_spec       (CohortCluster      *self);
+GListModel         *cohort_cluster_get_workers    (CohortCluster      *self);
+CohortClusterState  cohort_cluster_get_state      (CohortCluster      *self);
+guint               cohort_cluster_get_desired    (CohortCluster      *self);
+guint               cohort_cluster_get_n_online   (CohortCluster      *self);
+const char         *cohort_cluster_get_error      (CohortCluster      *self);
+int                 cohort_cluster_get_listen_fd  (CohortCluster      *self);
+guint16             cohort_cluster_get_listen_port (CohortCluster     *self);
+CohortWorker       *cohort_cluster_lookup_worker  (CohortCluster      *self,
+                                                   guint               id);
+
+gboolean            cohort_cluster_start          (CohortCluster      *self,
+                                                   GError            **error);
+void                cohort_cluster_stop           (CohortCluster      *self);
+void                cohort_cluster_kill           (CohortCluster      *self);
+gboolean            cohort_cluster_scale          (CohortCluster      *self,
+                                                   guint               instances,
+                                                   GError            **error);
+
+G_END_DECLS

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* cohort-line-reader.h: split a byte stream into bounded lines. */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Called once per line, without its newline. A line longer than the
+ * reader's limit is delivered once, cut at the limit, with @truncated set;
+ * the rest of it, up to the next newline, is dropped. */
+typedef void (*CohortLineFunc) (const char *line,
+                                gsize       length,
+                                gboolean    truncated,
+                                gpointer    user_data);
+
+typedef struct _CohortLineReader CohortLineReader;
+
+CohortLineReader *cohort_line_reader_new    (gsize             max_line,
+                                             CohortLineFunc    func,
+                                             gpointer          user_data);
+void              cohort_line_reader_free   (CohortLineReader *self);
+void              cohort_line_reader_feed   (CohortLineReader *self,
+                                             const char       *data,
+                                             gsize             length);
+void              cohort_line_reader_flush  (CohortLineReader *self);
+gsize             cohort_line_reader_get_pending (CohortLineReader *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CohortLineReader, cohort_line_reader_free)
+
+G_END_DECLS

@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* cohort-process-worker.c: launching and ending a worker process.
+ *
+ * The child gets exactly what DESIGN.md lists and nothing else: GLib
+ * closes every descriptor but 0-2 and the ones mapped here, the process
+ * gets a group of its own (so a stop reaches its children too) and
+ * PR_SET_PDEATHSIG, so it dies with Cohort however Cohort ends. Spawning
+ * happens on the main thread only: PDEATHSIG fires when the spawning
+ * *thread* exits. */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <glib/gi18n-lib.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cohort-cluster.h"
+#include "cohort-line-reader.h"
+#include "cohort-process-worker.h"
+#include "cohort-reaper.h"
+#include "cohort-worker-private.h"
+
+#define LISTEN_FD           3
+#define MAX_OUTPUT_LINE     (16 * 1024)
+#define READ_CHUNK          (16 * 1024)
+#define READS_PER_DISPATCH  4
+#define GROUP_POLL_MS       20
+#define LISTEN_PID_DIGITS   20
+
+typedef struct
+{
+  CohortProcessWorker *self;
+  CohortOutputStream   stream;
+  int                  fd;
+  guint                source;
+  CohortLineReader    *reader;
+} OutputPipe;
+
+struct _CohortProcessWorker
+{
+  CohortWorker  parent_instance;
+
+  GPid          pid;
+  guint         child_watch;
+  int           pending_status;   /* the leader's status while its group lingers */
+  guint         group_poll;
+  OutputPipe    out;
+  OutputPipe    err;
+};
+
+G_DEFINE_FINAL_TYPE (CohortProcessWorker, cohort_process_worker, COHORT_TYPE_WORKER)
+
+enum {
+  PROP_0,
+  PROP_PID,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* Output */
+
+static void
+output_line_cb (const char *line,
+                gsize       length,
+                gboolean    truncated,
+                gpointer    user_data)
+{
+  OutputPipe *pipe = user_data;
+
+  _cohort_worker_append_output (COHORT_WORKER (pipe->self), pipe->stream, line, length);
+}
+
+static void
+output_pipe_close (OutputPipe *pipe)
+{
+  g_clear_handle_id (&pipe->source, g_source_remove);
+  if (pipe->reader != NULL)
+    cohort_line_reader_flush (pipe->reader);
+  g_clear_pointer (&pipe->reader, cohort_line_reader_free);
+  if (pipe->fd >= 0)
+    {
+      close (pipe->fd);
+      pipe->fd = -1;
+    }
+}
+
+/* A bounded amount per dispatch, so a worker that floods its output
+ * cannot starve the main loop; the pipe's own buffer then holds the
+ * worker back. */
+static gboolean
+output_ready_cb (int          fd,
+                 GIOCondition condition,
+                 gpointer     user_data)
+{
+  OutputPipe *pipe = user_data;
+  char buf[READ_CHUNK];
+
+  for (guint i = 0; i < READS_PER_DISPATCH; i++)
+    {
+      ssize_t n = read (fd, buf, sizeof buf);
+
+      if (n > 0)
+        {
+          cohort_line_reader_feed (pipe->reader, buf, n);
+          if ((gsize) n < sizeof buf)
+            return G_SOURCE_CONTINUE;
+          continue;
+        }
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && errno == EAGAIN)
+        return G_SOURCE_CONTINUE;
+
+      /* End of file or a real error: the writers are gone. */
+      pipe->source = 0;
+      output_pipe_close (pipe);
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+output_pipe_open (CohortProcessWorker *self,
+                  OutputPipe          *pipe,
+                  CohortOutputStream   stream,
+                  int                  fd)
+{
+  output_pipe_close (pipe);
+  pipe->self = self;
+  pipe->stream = stream;
+  pipe->fd = fd;
+  g_unix_set_fd_nonblocking (fd, TRUE, NULL);
+  pipe->reader = cohort_line_reader_new (MAX_OUTPUT_LINE, output_line_cb, pipe);
+  pipe->source = g_unix_fd_add (fd, G_IO_IN | G_IO_HUP | G_IO_ERR, output_ready_cb, pipe);
+}
+
+/* Exit */
+
+static void
+finish_exit (CohortProcessWorker *self)
+{
+  g_clear_handle_id (&self->group_poll, g_source_remove);
+  self->pid = 0;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PID]);
+  _cohort_worker_exited (COHORT_WORKER (self), self->pending_status);
+}
+
+static gboolean
+group_poll_cb (gpointer data)
+{
+  CohortProcessWorker *self = data;
+
+  if (cohort_reaper_group_alive (self->pid))
+    return G_SOURCE_CONTINUE;
+  self->group_poll = 0;
+  finish_exit (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+child_exited_cb (GPid     pid,
+                 int      wait_status,
+                 gpointer user_data)
+{
+  CohortProcessWorker *self = user_data;
+  CohortWorker *worker = COHORT_WORKER (self);
+
+  self->child_watch = 0;
+  self->pending_status = wait_status;
+  cohort_reaper_untrack (pid);
+
+  /* Output written just before the end is still in the pipes. */
+  if (self->out.source != 0)
+    output_ready_cb (self->out.fd, G_IO_IN, &self->out);
+  if (self->err.source != 0)
+    output_ready_cb (self->err.fd, G_IO_IN, &self->err);
+
+  /* A stop is over only when the whole group is gone: its other members
+   * got the same signal and may still be finishing. The ladder goes on
+   * meanwhile (SIGKILL after StopTimeout). */
+  if (cohort_worker_get_state (worker) == COHORT_WORKER_STATE_STOPPING &&
+      cohort_reaper_group_alive (pid))
+    {
+      self->group_poll = g_timeout_add (GROUP_POLL_MS, group_poll_cb, self);
+      return;
+    }
+
+  /* A worker that crashed leaves its children to Cohort; they would
+   * otherwise keep its port or its work. */
+  if (cohort_reaper_group_alive (pid))
+    {
+      CohortClusterSpec *spec = cohort_worker_get_spec (worker);
+
+      cohort_reaper_end_group (pid, spec->stop_signal, (guint) (spec->stop_timeout_s * 1000));
+    }
+
+  finish_exit (self);
+}
+
+/* Launch */
+
+typedef struct
+{
+  GPid  parent;
+  char *listen_pid_slot;   /* the digits of "LISTEN_PID=…" in envp, or NULL */
+} ChildSetup;
+
+/* Runs in the child between fork and exec: async-signal-safe calls only. */
+static void
+child_setup (gpointer user_data)
+{
+  ChildSetup *setup = user_data;
+  sigset_t all;
+
+  setpgid (0, 0);
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid () != setup->parent)
+    _exit (1);
+
+  /* Ignored signals survive exec; a worker starts with defaults. */
+  for (int signum = 1; signum < NSIG; signum++)
+    {
+      struct sigaction action;
+
+      if (signum == SIGKILL || signum == SIGSTOP)
+        continue;
+      if (sigaction (signum, NULL, &action) == 0 && action.sa_handler == SIG_IGN)
+        {
+          action.sa_handler = SIG_DFL;
+          sigaction (signum, &action, NULL);
+        }
+    }
+  sigemptyset (&all);
+  sigprocmask (SIG_SETMASK, &all, NULL);
+
+  if (setup->listen_pid_slot != NULL)
+    {
+      char digits[LISTEN_PID_DIGITS];
+      unsigned long pid = (unsigned long) getpid ();
+      int n = 0;
+
+      do
+        {
+          digits[n++] = (char) ('0' + pid % 10);
+          pid /= 10;
+        }
+      while (pid > 0 && n < LISTEN_PID_DIGITS);
+      for (int i = 0; i < n; i++)
+        setup->listen_pid_slot[i] = digits[n - 1 - i];
+      setup->listen_pid_slot[n] = '\0';
+    }
+}
+
+static const char * const scrubbed_variables[] = {
+  "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
+  "COHORT_CHANNEL_FD", "NODE_CHANNEL_FD", "NODE_CHANNEL_SERIALIZATION_MODE",
+  "NODE_UNIQUE_ID",
+};
+
+static char **
+build_environment (CohortWorker      *worker,
+                   CohortClusterSpec *spec,
+                   gboolean           with_listen)
+{
+  g_auto(GStrv) env = g_get_environ ();
+  g_autofree char *id = g_strdup_printf ("%u", cohort_worker_get_id (worker));
+
+  /* What Cohort itself was handed is not the worker's. */
+  for (guint i = 0; i < G_N_ELEMENTS (scrubbed_variables); i++)
+    env = g_environ_unsetenv (env, scrubbed_variables[i]);
+
+  for (guint i = 0; spec->environment[i] != NULL; i++)
+    {
+      const char *item = spec->environment[i];
+      const char *equals = strchr (item, '=');
+      g_autofree char *name = g_strndup (item, equals - item);
+
+      env = g_environ_setenv (env, name, equals + 1, TRUE);
+    }
+
+  env = g_environ_setenv (env, "COHORT_CLUSTER", spec->name, TRUE);
+  env = g_environ_setenv (env, "COHORT_WORKER_ID", id, TRUE);
+  env = g_environ_setenv (env, "NODE_APP_INSTANCE", id, TRUE);
+
+  if (with_listen)
+    {
+      env = g_environ_setenv (env, "LISTEN_FDS", "1", TRUE);
+      env = g_environ_setenv (env, "LISTEN_FDNAMES", spec->name, TRUE);
+      /* Room for the digits that the child writes in child_setup. */
+      env = g_environ_setenv (env, "LISTEN_PID", "00000000000000000000", TRUE);
+    }
+
+  return g_steal_pointer (&env);
+}
+
+static gboolean
+cohort_process_worker_launch (CohortWorker  *worker,
+                              GError       **error)
+{
+  CohortProcessWorker *self = COHORT_PROCESS_WORKER (worker);
+  CohortClusterSpec *spec = cohort_worker_get_spec (worker);
+  CohortCluster *cluster = cohort_worker_get_cluster (worker);
+  int listen_fd = cluster != NULL ? cohort_cluster_get_listen_fd (cluster) : -1;
+  g_auto(GStrv) envp = build_environment (worker, spec, listen_fd >= 0);
+  ChildSetup setup = { getpid (), NULL };
+  GSpawnFlags flags = G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_CLOEXEC_PIPES;
+  int source_fds[1];
+  int target_fds[1];
+  gsize n_fds = 0;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  GPid pid = 0;
+
+  g_assert (self->pid == 0);
+
+  if (listen_fd >= 0)
+    {
+      for (guint i = 0; envp[i] != NULL; i++)
+        if (g_str_has_prefix (envp[i], "LISTEN_PID="))
+          setup.listen_pid_slot = envp[i] + strlen ("LISTEN_PID=");
+      source_fds[n_fds] = listen_fd;
+      target_fds[n_fds] = LISTEN_FD;
+      n_fds++;
+    }
+
+  /* A bare program name is looked up in the worker's PATH. */
+  if (strchr (spec->argv[0], '/') == NULL)
+    flags |= G_SPAWN_SEARCH_PATH_FROM_ENVP;
+
+  if (!g_spawn_async_with_pipes_and_fds (spec->working_directory,
+                                         (const char * const *) spec->argv,
+                                         (const char * const *) envp,
+                                         flags, child_setup, &setup,
+                                         -1, -1, -1,
+                                         source_fds, target_fds, n_fds,
+                                         &pid, NULL, &stdout_fd, &stderr_fd,
+                                         error))
+    return FALSE;
+
+  self->pid = pid;
+  cohort_reaper_track (pid);
+  self->child_watch = g_child_watch_add (pid, child_exited_cb, self);
+  output_pipe_open (self, &self->out, COHORT_OUTPUT_STDOUT, stdout_fd);
+  output_pipe_open (self, &self->err, COHORT_OUTPUT_STDERR, stderr_fd);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PID]);
+
+  g_debug ("%s.%u: started pid %d", spec->name, cohort_worker_get_id (worker), pid);
+  return TRUE;
+}
+
+static void
+signal_group (CohortProcessWorker *self,
+              int                  signum)
+{
+  GPid pid = self->pid != 0 ? self->pid : 0;
+
+  if (pid == 0)
+    return;
+  /* The group, so the worker's children hear it too; and the worker by
+   * pid in case it moved itself to another group. */
+  kill (-pid, signum);
+  if (self->child_watch != 0)
+    kill (pid, signum);
+}
+
+static gboolean
+cohort_process_worker_stop_step (CohortWorker   *worker,
+                                 CohortStopStep  step)
+{
+  CohortProcessWorker *self = COHORT_PROCESS_WORKER (worker);
+  CohortClusterSpec *spec = cohort_worker_get_spec (worker);
+
+  switch (step)
+    {
+    case COHORT_STOP_STEP_MESSAGE:
+      /* The message channel arrives with its own issue; until then there
+       * is no channel to carry StopMessage, and the step does not apply. */
+      return FALSE;
+
+    case COHORT_STOP_STEP_SIGNAL:
+      signal_group (self, spec->stop_signal);
+      return TRUE;
+
+    case COHORT_STOP_STEP_KILL:
+      signal_group (self, SIGKILL);
+      return TRUE;
+
+    case COHORT_STOP_STEP_NONE:
+    default:
+      return FALSE;
+    }
+}
+
+/* GObject */
+
+static void
+cohort_process_worker_dispose (GObject *object)
+{
+  CohortProcessWorker *self = (CohortProcessWorker *) object;
+
+  /* A worker object is only dropped once its process is gone; if not
+   * (Cohort is exiting abnormally), PDEATHSIG ends the process. */
+  if (self->child_watch != 0)
+    {
+      signal_group (self, SIGKILL);
+      cohort_reaper_untrack (self->pid);
+    }
+  g_clear_handle_id (&self->child_watch, g_source_remove);
+  g_clear_handle_id (&self->group_poll, g_source_remove);
+  output_pipe_close (&self->out);
+  output_pipe_close (&self->err);
+
+  G_OBJECT_CLASS (cohort_process_worker_parent_class)->dispose (object);
+}
+
+static void
+cohort_process_worker_get_property (GObject    *object,
+                                    guint       prop_id,
+                                    GValue     *value,
+                                    GParamSpec *pspec)
+{
+  CohortProcessWorker *self = COHORT_PROCESS_WORKER (object);
+
+  switch (prop_id)
+    {
+    case PROP_PID:
+      g_value_set_int (value, self->pid);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cohort_process_worker_class_init (CohortProcessWorkerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  CohortWorkerClass *worker_class = COHORT_WORKER_CLASS (klass);
+
+  object_class->dispose = cohort_process_worker_dispose;
+  object_class->get_property = cohort_process_worker_get_property;
+
+  worker_class->launch = cohort_process_worker_launch;
+  worker_class->stop_step = cohort_process_worker_stop_step;
+
+  properties[PROP_PID] =
+    g_param_spec_int ("pid", NULL, NULL, 0, G_MAXINT, 0,
+                      G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+cohort_process_worker_init (CohortProcessWorker *self)
+{
+  self->out.fd = -1;
+  self->err.fd = -1;
+}
+
+CohortWorker *
+cohort_process_worker_new (CohortCluster     *cluster,
+                           CohortClusterSpec *spec,
+                           guint              id)
+{
+  return g_object_new (COHORT_TYPE_PROCESS_WORKER,
+                       "cluster", cluster,
+                       "spec", spec,
+                       "id", id,
+                       NULL);
+}
+
+GPid
+cohort_process_worker_get_pid (CohortProcessWorker *self)
+{
+  g_return_val_if_fail (COHORT_IS_PROCESS_WORKER (self), 0);
+  return self->pid;
+}

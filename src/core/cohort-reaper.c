@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* cohort-reaper.c: reaping the orphans that workers leave behind.
+ *
+ * With PR_SET_CHILD_SUBREAPER, a process whose parent (a worker) dies is
+ * re-parented to Cohort instead of init, so a worker's whole tree stays
+ * within reach. GLib only reaps the pids it watches, so the orphans would
+ * stay zombies: this module finds them and reaps them, one pid at a time.
+ * It never calls waitpid(-1), which would steal exits from GLib's child
+ * watches, and it leaves alone any child in Cohort's own process group
+ * (those are Cohort's own helpers, spawned by GLib, whose exits GLib is
+ * waiting for); workers and their descendants run in groups of their own. */
+
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cohort-reaper.h"
+
+#define REAP_INTERVAL_MS 1000
+
+static guint reap_source;
+static guint n_reaped;
+static GHashTable *tracked;   /* pids whose exit a GLib child watch awaits */
+
+/* State and process group of @pid from /proc/PID/stat; FALSE if gone. */
+static gboolean
+read_stat (GPid   pid,
+           char  *state,
+           GPid  *ppid,
+           GPid  *pgid)
+{
+  char path[64];
+  char buf[512];
+  const char *close_paren;
+  FILE *file;
+  size_t n;
+  int parent;
+  int group;
+
+  g_snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  file = fopen (path, "re");
+  if (file == NULL)
+    return FALSE;
+  n = fread (buf, 1, sizeof buf - 1, file);
+  fclose (file);
+  buf[n] = '\0';
+
+  /* The command name may hold spaces and parentheses: parse after the
+   * last ')'. */
+  close_paren = strrchr (buf, ')');
+  if (close_paren == NULL ||
+      sscanf (close_paren + 1, " %c %d %d", state, &parent, &group) != 3)
+    return FALSE;
+  *ppid = parent;
+  *pgid = group;
+  return TRUE;
+}
+
+static void
+reap_children_of_task (const char *task,
+                       GPid        self_pid,
+                       GPid        self_pgid)
+{
+  char path[128];
+  char buf[4096];
+  char *p;
+  FILE *file;
+  size_t n;
+
+  g_snprintf (path, sizeof path, "/proc/self/task/%s/children", task);
+  file = fopen (path, "re");
+  if (file == NULL)
+    return;
+  n = fread (buf, 1, sizeof buf - 1, file);
+  fclose (file);
+  buf[n] = '\0';
+
+  for (p = buf; *p != '\0';)
+    {
+      char *end = NULL;
+      long pid = strtol (p, &end, 10);
+      char state;
+      GPid ppid;
+      GPid pgid;
+
+      if (end == p)
+        break;
+      p = end;
+
+      if (pid <= 0 || !read_stat ((GPid) pid, &state, &ppid, &pgid))
+        continue;
+      if (state != 'Z' || ppid != self_pid || pgid == self_pgid)
+        continue;
+      /* Workers are GLib's to reap. */
+      if (tracked != NULL && g_hash_table_contains (tracked, GINT_TO_POINTER (pid)))
+        continue;
+      if (waitpid ((pid_t) pid, NULL, WNOHANG) > 0)
+        n_reaped++;
+    }
+}
+
+/**
+ * cohort_reaper_reap:
+ *
+ * Reaps every adopted orphan that has exited. Cheap: it reads the
+ * children lists of Cohort's own threads and the stat of each child.
+ */
+void
+cohort_reaper_reap (void)
+{
+  GPid self_pid = getpid ();
+  GPid self_pgid = getpgrp ();
+  DIR *dir;
+  struct dirent *entry;
+
+  dir = opendir ("/proc/self/task");
+  if (dir == NULL)
+    return;
+  while ((entry = readdir (dir)) != NULL)
+    if (entry->d_name[0] != '.')
+      reap_children_of_task (entry->d_name, self_pid, self_pgid);
+  closedir (dir);
+}
+
+static gboolean
+reap_timeout_cb (gpointer data)
+{
+  cohort_reaper_reap ();
+  return G_SOURCE_CONTINUE;
+}
+
+/**
+ * cohort_reaper_init:
+ *
+ * Makes Cohort the subreaper of everything it starts, and reaps adopted
+ * orphans from now on. Call once, from the main thread.
+ */
+void
+cohort_reaper_init (void)
+{
+  if (reap_source != 0)
+    return;
+
+  if (prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+    g_warning ("Cannot become the child subreaper: %s", g_strerror (errno));
+  reap_source = g_timeout_add_full (G_PRIORITY_LOW, REAP_INTERVAL_MS, reap_timeout_cb, NULL, NULL);
+  g_source_set_name_by_id (reap_source, "[cohort] reaper");
+}
+
+/* Whether any process is left in group @pgid (zombies count, so reap
+ * first). */
+gboolean
+cohort_reaper_group_alive (GPid pgid)
+{
+  cohort_reaper_reap ();
+  return kill (-pgid, 0) == 0 || errno == EPERM;
+}
+
+typedef struct
+{
+  GPid  pgid;
+} StrayGroup;
+
+static gboolean
+kill_stray_group_cb (gpointer data)
+{
+  StrayGroup *stray = data;
+
+  if (cohort_reaper_group_alive (stray->pgid))
+    kill (-stray->pgid, SIGKILL);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * cohort_reaper_end_group:
+ *
+ * What is left of a worker's process group after the worker itself died
+ * (its children, now Cohort's): @signum now, SIGKILL after @timeout_ms.
+ */
+void
+cohort_reaper_end_group (GPid  pgid,
+                         int   signum,
+                         guint timeout_ms)
+{
+  StrayGroup *stray;
+
+  g_return_if_fail (pgid > 1);
+
+  if (!cohort_reaper_group_alive (pgid))
+    return;
+  kill (-pgid, signum);
+  stray = g_new0 (StrayGroup, 1);
+  stray->pgid = pgid;
+  g_timeout_add_full (G_PRIORITY_DEFAULT, timeout_ms, kill_stray_group_cb, stray, g_free);
+}
+
+void
+cohort_reaper_track (GPid pid)
+{
+  if (tracked == NULL)
+    tracked = g_hash_table_new (NULL, NULL);
+  g_hash_table_add (tracked, GINT_TO_POINTER (pid));
+}
+
+void
+cohort_reaper_untrack (GPid pid)
+{
+  if (tracked != NULL)
+    g_hash_table_remove (tracked, GINT_TO_POINTER (pid));
+}
+
+guint
+cohort_reaper_get_n_reaped (void)
+{
+  return n_reaped;
+}

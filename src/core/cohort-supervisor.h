@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* cohort-supervisor.h: the clusters of the open profile. */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "cohort-cluster.h"
+#include "cohort-profile.h"
+
+G_BEGIN_DECLS
+
+#define COHORT_TYPE_SUPERVISOR (cohort_supervisor_get_type ())
+
+G_DECLARE_FINAL_TYPE (CohortSupervisor, cohort_supervisor, COHORT, SUPERVISOR, GObject)
+
+CohortSupervisor *cohort_supervisor_new              (void);
+gboolean          cohort_supervisor_load             (CohortSupervisor  *self,
+                                                      CohortProfile     *profile,
+                                                      GError           **error);
+const char       *cohort_supervisor_get_profile_name (CohortSupervisor  *self);
+GListModel       *cohort_supervisor_get_clusters     (CohortSupervisor  *self);
+CohortCluster    *cohort_supervisor_lookup           (CohortSupervisor  *self,
+                                                      const char        *name);
+gboolean          cohort_supervisor_get_running      (CohortSupervisor  *self);
+guint             cohort_supervisor_start            (CohortSupervisor  *self);
+void              cohort_supervisor_stop             (CohortSupervisor  *self);
+void              cohort_supervisor_kill             (CohortSupervisor  *self);
+
+G_END_DECLS

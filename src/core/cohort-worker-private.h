@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* cohort-worker-private.h: what subclasses and the cluster use of a
+ * worker. */
+
+#pragma once
+
+#include "cohort-worker.h"
+
+G_BEGIN_DECLS
+
+/* The subclass's process or thread has ended (for a process: with its
+ * whole process group). @wait_status is a raw waitpid() status. */
+void _cohort_worker_exited        (CohortWorker       *self,
+                                   int                 wait_status);
+void _cohort_worker_append_output (CohortWorker       *self,
+                                   CohortOutputStream  stream,
+                                   const char         *text,
+                                   gsize               length);
+void _cohort_worker_set_online    (CohortWorker       *self);
+void _cohort_worker_set_retiring  (CohortWorker       *self,
+                                   gboolean            retiring);
+gboolean _cohort_worker_get_retiring (CohortWorker    *self);
+
+char *_cohort_describe_wait_status (int wait_status);
+
+G_END_DECLS

@@ -1,0 +1,797 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* cohort-worker.c: the life of one worker slot, whatever runs in it.
+ *
+ * The base class owns what is the same for processes and threads: the
+ * state machine, the restart policy with its back-off, the graceful-stop
+ * ladder and the captured output. A subclass only launches, carries out
+ * stop steps, and reports the end of what it launched. */
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <sys/wait.h>
+
+#include "cohort-cluster.h"
+#include "cohort-worker-private.h"
+
+#define MAX_OUTPUT_LINES 1000
+
+typedef struct
+{
+  CohortCluster      *cluster;     /* weak: the cluster owns its workers */
+  CohortClusterSpec  *spec;
+  guint               id;
+
+  CohortWorkerState   state;
+  guint               restarts;
+  char               *last_exit;   /* "exit 3", "signal 9" … */
+  char               *reason;      /* why it is waiting, errored or stopped */
+  gint64              started_at;  /* monotonic µs; 0 when not running */
+
+  /* restart policy */
+  guint               quick_crashes;
+  guint               next_delay_ms;
+  guint               restart_source;
+
+  /* graceful stop */
+  CohortStopStep      stop_step;
+  gint64              stop_deadline;
+  guint               stop_source;
+  gboolean            start_after_stop;
+  char               *restart_reason;
+  gboolean            retiring;
+
+  GQueue              output;
+} CohortWorkerPrivate;
+
+G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (CohortWorker, cohort_worker, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_CLUSTER,
+  PROP_SPEC,
+  PROP_ID,
+  PROP_STATE,
+  PROP_RESTARTS,
+  PROP_LAST_EXIT,
+  PROP_REASON,
+  PROP_STOP_STEP,
+  N_PROPS
+};
+
+enum {
+  OUTPUT,
+  RESTART_SCHEDULED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+void
+cohort_output_line_free (CohortOutputLine *line)
+{
+  if (line == NULL)
+    return;
+  g_free (line->text);
+  g_free (line);
+}
+
+static void
+set_state (CohortWorker      *self,
+           CohortWorkerState  state)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  if (priv->state == state)
+    return;
+  priv->state = state;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+}
+
+static void
+set_string (CohortWorker  *self,
+            char         **field,
+            const char    *value,
+            guint          prop)
+{
+  if (g_strcmp0 (*field, value) == 0)
+    return;
+  g_free (*field);
+  *field = g_strdup (value);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
+}
+
+static void
+set_stop_step (CohortWorker   *self,
+               CohortStopStep  step)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  if (priv->stop_step == step)
+    return;
+  priv->stop_step = step;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STOP_STEP]);
+}
+
+static void
+cohort_worker_dispose (GObject *object)
+{
+  CohortWorker *self = (CohortWorker *) object;
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_clear_handle_id (&priv->restart_source, g_source_remove);
+  g_clear_handle_id (&priv->stop_source, g_source_remove);
+  g_clear_weak_pointer (&priv->cluster);
+
+  G_OBJECT_CLASS (cohort_worker_parent_class)->dispose (object);
+}
+
+static void
+cohort_worker_finalize (GObject *object)
+{
+  CohortWorker *self = (CohortWorker *) object;
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_clear_pointer (&priv->spec, cohort_cluster_spec_unref);
+  g_clear_pointer (&priv->last_exit, g_free);
+  g_clear_pointer (&priv->reason, g_free);
+  g_clear_pointer (&priv->restart_reason, g_free);
+  g_queue_clear_full (&priv->output, (GDestroyNotify) cohort_output_line_free);
+
+  G_OBJECT_CLASS (cohort_worker_parent_class)->finalize (object);
+}
+
+static void
+cohort_worker_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  CohortWorker *self = COHORT_WORKER (object);
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  switch (prop_id)
+    {
+    case PROP_CLUSTER:
+      g_value_set_object (value, priv->cluster);
+      break;
+    case PROP_SPEC:
+      g_value_set_boxed (value, priv->spec);
+      break;
+    case PROP_ID:
+      g_value_set_uint (value, priv->id);
+      break;
+    case PROP_STATE:
+      g_value_set_int (value, priv->state);
+      break;
+    case PROP_RESTARTS:
+      g_value_set_uint (value, priv->restarts);
+      break;
+    case PROP_LAST_EXIT:
+      g_value_set_string (value, priv->last_exit);
+      break;
+    case PROP_REASON:
+      g_value_set_string (value, priv->reason);
+      break;
+    case PROP_STOP_STEP:
+      g_value_set_int (value, priv->stop_step);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cohort_worker_set_property (GObject      *object,
+                            guint         prop_id,
+                            const GValue *value,
+                            GParamSpec   *pspec)
+{
+  CohortWorker *self = COHORT_WORKER (object);
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  switch (prop_id)
+    {
+    case PROP_CLUSTER:
+      g_set_weak_pointer (&priv->cluster, g_value_get_object (value));
+      break;
+    case PROP_SPEC:
+      priv->spec = g_value_dup_boxed (value);
+      break;
+    case PROP_ID:
+      priv->id = g_value_get_uint (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cohort_worker_class_init (CohortWorkerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = cohort_worker_dispose;
+  object_class->finalize = cohort_worker_finalize;
+  object_class->get_property = cohort_worker_get_property;
+  object_class->set_property = cohort_worker_set_property;
+
+  properties[PROP_CLUSTER] =
+    g_param_spec_object ("cluster", NULL, NULL, G_TYPE_OBJECT,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SPEC] =
+    g_param_spec_boxed ("spec", NULL, NULL, COHORT_TYPE_CLUSTER_SPEC,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_ID] =
+    g_param_spec_uint ("id", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STATE] =
+    g_param_spec_int ("state", NULL, NULL,
+                      COHORT_WORKER_STATE_STARTING, COHORT_WORKER_STATE_ERRORED,
+                      COHORT_WORKER_STATE_STOPPED,
+                      G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_RESTARTS] =
+    g_param_spec_uint ("restarts", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LAST_EXIT] =
+    g_param_spec_string ("last-exit", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_REASON] =
+    g_param_spec_string ("reason", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STOP_STEP] =
+    g_param_spec_int ("stop-step", NULL, NULL,
+                      COHORT_STOP_STEP_NONE, COHORT_STOP_STEP_KILL, COHORT_STOP_STEP_NONE,
+                      G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * CohortWorker::output:
+   * @stream: a #CohortOutputStream
+   * @line: one line of output, without its newline
+   */
+  signals[OUTPUT] =
+    g_signal_new ("output", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_INT, G_TYPE_STRING);
+
+  /**
+   * CohortWorker::restart-scheduled:
+   * @delay_ms: how long the worker waits before it starts again
+   * @reason: what ended it ("exit 1", "signal 9" …)
+   */
+  signals[RESTART_SCHEDULED] =
+    g_signal_new ("restart-scheduled", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_STRING);
+}
+
+static void
+cohort_worker_init (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  priv->state = COHORT_WORKER_STATE_STOPPED;
+  g_queue_init (&priv->output);
+}
+
+/* Accessors */
+
+guint
+cohort_worker_get_id (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), 0);
+  return priv->id;
+}
+
+CohortCluster *
+cohort_worker_get_cluster (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), NULL);
+  return priv->cluster;
+}
+
+CohortClusterSpec *
+cohort_worker_get_spec (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), NULL);
+  return priv->spec;
+}
+
+CohortWorkerState
+cohort_worker_get_state (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), COHORT_WORKER_STATE_STOPPED);
+  return priv->state;
+}
+
+/* Something was launched and has not yet been seen to end. */
+gboolean
+cohort_worker_is_running (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), FALSE);
+  return priv->state == COHORT_WORKER_STATE_STARTING ||
+         priv->state == COHORT_WORKER_STATE_ONLINE ||
+         priv->state == COHORT_WORKER_STATE_STOPPING;
+}
+
+guint
+cohort_worker_get_restarts (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), 0);
+  return priv->restarts;
+}
+
+const char *
+cohort_worker_get_last_exit (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), NULL);
+  return priv->last_exit;
+}
+
+/* Why the worker is waiting, errored or stopped: "restart in 400 ms after
+ * exit 1", "cannot execute: …", "crashed 16 times within 1 s". */
+const char *
+cohort_worker_get_reason (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), NULL);
+  return priv->reason;
+}
+
+CohortStopStep
+cohort_worker_get_stop_step (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), COHORT_STOP_STEP_NONE);
+  return priv->stop_step;
+}
+
+/* Monotonic µs at which the ladder takes its next step; 0 when none. */
+gint64
+cohort_worker_get_stop_deadline (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), 0);
+  return priv->stop_deadline;
+}
+
+double
+cohort_worker_get_uptime (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), 0);
+  if (priv->started_at == 0)
+    return 0;
+  return (g_get_monotonic_time () - priv->started_at) / (double) G_USEC_PER_SEC;
+}
+
+guint
+cohort_worker_get_next_restart_delay (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), 0);
+  return priv->next_delay_ms;
+}
+
+/* Lifecycle */
+
+void
+_cohort_worker_set_online (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  if (priv->state == COHORT_WORKER_STATE_STARTING)
+    set_state (self, COHORT_WORKER_STATE_ONLINE);
+}
+
+static void
+launch (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+  g_autoptr(GError) error = NULL;
+
+  g_clear_handle_id (&priv->restart_source, g_source_remove);
+  priv->stop_step = COHORT_STOP_STEP_NONE;
+  priv->stop_deadline = 0;
+  priv->started_at = g_get_monotonic_time ();
+  set_string (self, &priv->reason, NULL, PROP_REASON);
+  set_state (self, COHORT_WORKER_STATE_STARTING);
+
+  if (!COHORT_WORKER_GET_CLASS (self)->launch (self, &error))
+    {
+      g_autofree char *reason = g_strdup_printf (_("cannot start: %s"), error->message);
+
+      priv->started_at = 0;
+      set_string (self, &priv->last_exit, _("not started"), PROP_LAST_EXIT);
+      set_string (self, &priv->reason, reason, PROP_REASON);
+      set_state (self, COHORT_WORKER_STATE_ERRORED);
+      return;
+    }
+
+  /* Without a readiness handshake, a worker that has exec'd is online. */
+  if (priv->spec->ready_timeout_s <= 0)
+    set_state (self, COHORT_WORKER_STATE_ONLINE);
+}
+
+/**
+ * cohort_worker_start:
+ *
+ * Starts a worker that is not running, with a fresh restart budget.
+ */
+void
+cohort_worker_start (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_if_fail (COHORT_IS_WORKER (self));
+
+  if (cohort_worker_is_running (self))
+    return;
+
+  priv->quick_crashes = 0;
+  priv->next_delay_ms = 0;
+  priv->start_after_stop = FALSE;
+  launch (self);
+}
+
+static void advance_stop (CohortWorker *self, CohortStopStep step);
+
+static gboolean
+stop_timeout_cb (gpointer data)
+{
+  CohortWorker *self = data;
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  priv->stop_source = 0;
+  advance_stop (self, priv->stop_step + 1);
+  return G_SOURCE_REMOVE;
+}
+
+/* Take @step, or the first later step that applies; each but the last
+ * waits StopTimeout for the worker to end. */
+static void
+advance_stop (CohortWorker   *self,
+              CohortStopStep  step)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+  CohortWorkerClass *klass = COHORT_WORKER_GET_CLASS (self);
+
+  g_clear_handle_id (&priv->stop_source, g_source_remove);
+
+  for (; step <= COHORT_STOP_STEP_KILL; step++)
+    if (klass->stop_step (self, step))
+      break;
+
+  if (step > COHORT_STOP_STEP_KILL)
+    return;
+
+  set_stop_step (self, step);
+  if (step < COHORT_STOP_STEP_KILL)
+    {
+      guint timeout_ms = (guint) (priv->spec->stop_timeout_s * 1000);
+
+      priv->stop_deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+      priv->stop_source = g_timeout_add (timeout_ms, stop_timeout_cb, self);
+    }
+  else
+    priv->stop_deadline = 0;
+}
+
+static void
+begin_stop (CohortWorker   *self,
+            CohortStopStep  first_step)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  switch (priv->state)
+    {
+    case COHORT_WORKER_STATE_WAITING:
+      g_clear_handle_id (&priv->restart_source, g_source_remove);
+      if (priv->start_after_stop)
+        {
+          priv->start_after_stop = FALSE;
+          launch (self);
+          return;
+        }
+      set_string (self, &priv->reason, NULL, PROP_REASON);
+      set_state (self, COHORT_WORKER_STATE_STOPPED);
+      return;
+
+    case COHORT_WORKER_STATE_STARTING:
+    case COHORT_WORKER_STATE_ONLINE:
+      set_state (self, COHORT_WORKER_STATE_STOPPING);
+      advance_stop (self, first_step);
+      return;
+
+    case COHORT_WORKER_STATE_STOPPING:
+      /* A kill during a graceful stop skips the rest of the ladder. */
+      if (first_step > priv->stop_step)
+        advance_stop (self, first_step);
+      return;
+
+    case COHORT_WORKER_STATE_STOPPED:
+    case COHORT_WORKER_STATE_EXITED:
+    case COHORT_WORKER_STATE_KILLED:
+    case COHORT_WORKER_STATE_ERRORED:
+    default:
+      return;
+    }
+}
+
+/**
+ * cohort_worker_stop:
+ *
+ * Stops the worker gracefully: StopMessage, then StopSignal, then SIGKILL,
+ * each after StopTimeout. A worker waiting to restart simply stays down.
+ */
+void
+cohort_worker_stop (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_if_fail (COHORT_IS_WORKER (self));
+
+  priv->start_after_stop = FALSE;
+  begin_stop (self, COHORT_STOP_STEP_MESSAGE);
+}
+
+/**
+ * cohort_worker_kill:
+ *
+ * SIGKILL now (to the whole process group), no restart.
+ */
+void
+cohort_worker_kill (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_if_fail (COHORT_IS_WORKER (self));
+
+  priv->start_after_stop = FALSE;
+  begin_stop (self, COHORT_STOP_STEP_KILL);
+}
+
+/**
+ * cohort_worker_restart:
+ * @reason: (nullable): why, kept as the worker's reason
+ *
+ * Stops the worker gracefully and starts it again; counts a restart.
+ */
+void
+cohort_worker_restart (CohortWorker *self,
+                       const char   *reason)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_if_fail (COHORT_IS_WORKER (self));
+
+  g_free (priv->restart_reason);
+  priv->restart_reason = g_strdup (reason);
+
+  if (!cohort_worker_is_running (self))
+    {
+      g_clear_handle_id (&priv->restart_source, g_source_remove);
+      priv->quick_crashes = 0;
+      priv->next_delay_ms = 0;
+      priv->restarts++;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESTARTS]);
+      launch (self);
+      return;
+    }
+
+  priv->start_after_stop = TRUE;
+  begin_stop (self, COHORT_STOP_STEP_MESSAGE);
+}
+
+static gboolean
+restart_timeout_cb (gpointer data)
+{
+  CohortWorker *self = data;
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  priv->restart_source = 0;
+  priv->restarts++;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESTARTS]);
+  launch (self);
+  return G_SOURCE_REMOVE;
+}
+
+char *
+_cohort_describe_wait_status (int wait_status)
+{
+  if (WIFEXITED (wait_status))
+    return g_strdup_printf ("exit %d", WEXITSTATUS (wait_status));
+  if (WIFSIGNALED (wait_status))
+    return g_strdup_printf ("signal %d", WTERMSIG (wait_status));
+  return g_strdup_printf ("status %d", wait_status);
+}
+
+/* The restart policy: a worker that lived MinUptime starts afresh after
+ * RestartDelay; a quick crash doubles the delay (up to RestartDelayMax),
+ * and more than MaxRestarts quick crashes in a row leave it errored. */
+static void
+apply_restart_policy (CohortWorker *self,
+                      int           wait_status,
+                      double        uptime)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+  const CohortClusterSpec *spec = priv->spec;
+  gboolean clean_exit = WIFEXITED (wait_status) && WEXITSTATUS (wait_status) == 0;
+  g_autofree char *reason = NULL;
+  guint64 delay;
+
+  if (spec->restart == COHORT_RESTART_NEVER ||
+      (spec->restart == COHORT_RESTART_ON_FAILURE && clean_exit))
+    {
+      set_state (self, WIFSIGNALED (wait_status) ? COHORT_WORKER_STATE_KILLED
+                                                 : COHORT_WORKER_STATE_EXITED);
+      return;
+    }
+
+  if (uptime >= spec->min_uptime_s)
+    priv->quick_crashes = 0;
+  else
+    priv->quick_crashes++;
+
+  if (priv->quick_crashes > spec->max_restarts)
+    {
+      reason = g_strdup_printf (ngettext ("gave up after %u quick crash in a row (last: %s)",
+                                          "gave up after %u quick crashes in a row (last: %s)",
+                                          priv->quick_crashes),
+                                priv->quick_crashes, priv->last_exit);
+      priv->next_delay_ms = 0;
+      set_string (self, &priv->reason, reason, PROP_REASON);
+      set_state (self, COHORT_WORKER_STATE_ERRORED);
+      return;
+    }
+
+  delay = spec->restart_delay_ms;
+  for (guint i = 1; i < priv->quick_crashes && delay < spec->restart_delay_max_ms; i++)
+    delay *= 2;
+  delay = MIN (delay, spec->restart_delay_max_ms);
+  priv->next_delay_ms = (guint) delay;
+
+  reason = g_strdup_printf (_("restarting in %u ms after %s"), priv->next_delay_ms, priv->last_exit);
+  set_string (self, &priv->reason, reason, PROP_REASON);
+  set_state (self, COHORT_WORKER_STATE_WAITING);
+  priv->restart_source = g_timeout_add (priv->next_delay_ms, restart_timeout_cb, self);
+  g_signal_emit (self, signals[RESTART_SCHEDULED], 0, priv->next_delay_ms, priv->last_exit);
+}
+
+void
+_cohort_worker_exited (CohortWorker *self,
+                       int           wait_status)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+  g_autofree char *last_exit = _cohort_describe_wait_status (wait_status);
+  double uptime = cohort_worker_get_uptime (self);
+  g_autoptr(CohortWorker) hold = g_object_ref (self);
+
+  g_clear_handle_id (&priv->stop_source, g_source_remove);
+  priv->started_at = 0;
+  priv->stop_deadline = 0;
+  set_string (self, &priv->last_exit, last_exit, PROP_LAST_EXIT);
+
+  if (priv->state == COHORT_WORKER_STATE_STOPPING)
+    {
+      g_autofree char *reason = NULL;
+
+      if (priv->start_after_stop)
+        {
+          priv->start_after_stop = FALSE;
+          priv->quick_crashes = 0;
+          priv->next_delay_ms = 0;
+          priv->restarts++;
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESTARTS]);
+          launch (self);
+          if (priv->restart_reason != NULL)
+            set_string (self, &priv->reason, priv->restart_reason, PROP_REASON);
+          return;
+        }
+
+      reason = g_strdup_printf (_("stopped by %s (%s)"),
+                                cohort_stop_step_to_string (priv->stop_step), last_exit);
+      set_string (self, &priv->reason, reason, PROP_REASON);
+      set_state (self, COHORT_WORKER_STATE_STOPPED);
+      return;
+    }
+
+  priv->stop_step = COHORT_STOP_STEP_NONE;
+  apply_restart_policy (self, wait_status, uptime);
+}
+
+void
+_cohort_worker_set_retiring (CohortWorker *self,
+                             gboolean      retiring)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  priv->retiring = retiring;
+}
+
+gboolean
+_cohort_worker_get_retiring (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  return priv->retiring;
+}
+
+/* Output */
+
+void
+_cohort_worker_append_output (CohortWorker       *self,
+                              CohortOutputStream  stream,
+                              const char         *text,
+                              gsize               length)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+  CohortOutputLine *line;
+
+  line = g_new0 (CohortOutputLine, 1);
+  line->time = g_get_real_time ();
+  line->stream = stream;
+  /* Output is bytes; what is kept and shown is text. */
+  line->text = g_utf8_make_valid (text, length);
+
+  g_queue_push_tail (&priv->output, line);
+  if (priv->output.length > MAX_OUTPUT_LINES)
+    cohort_output_line_free (g_queue_pop_head (&priv->output));
+
+  g_signal_emit (self, signals[OUTPUT], 0, (int) stream, line->text);
+}
+
+/**
+ * cohort_worker_dup_output:
+ * @max_lines: at most this many of the newest lines; 0 for all kept
+ *
+ * Returns: (transfer container) (element-type CohortOutputLine): the
+ *   newest captured lines, oldest first
+ */
+GPtrArray *
+cohort_worker_dup_output (CohortWorker *self,
+                          guint         max_lines)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+  GPtrArray *lines;
+  guint skip;
+  guint i = 0;
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), NULL);
+
+  lines = g_ptr_array_new_with_free_func ((GDestroyNotify) cohort_output_line_free);
+  skip = max_lines > 0 && priv->output.length > max_lines ? priv->output.length - max_lines : 0;
+  for (GList *l = priv->output.head; l != NULL; l = l->next, i++)
+    {
+      const CohortOutputLine *line = l->data;
+      CohortOutputLine *copy;
+
+      if (i < skip)
+        continue;
+      copy = g_new0 (CohortOutputLine, 1);
+      *copy = *line;
+      copy->text = g_strdup (line->text);
+      g_ptr_array_add (lines, copy);
+    }
+  return lines;
+}

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* cohort-test-util.c: waiting on real processes and files, bounded. */
+
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cohort-process-worker.h"
+#include "cohort-test-util.h"
+
+static gboolean
+tick_cb (gpointer data)
+{
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the main loop until @condition holds, or @timeout_ms passes. */
+gboolean
+cohort_test_wait_until (CohortTestCondition condition,
+                        gpointer            data,
+                        guint               timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  while (!condition (data))
+    {
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      /* Wake at least every 10 ms: some conditions are about files and
+       * processes, which no source reports. */
+      {
+        GSource *tick = g_timeout_source_new (10);
+
+        g_source_set_callback (tick, tick_cb, NULL, NULL);
+        g_source_attach (tick, NULL);
+        g_main_context_iteration (NULL, TRUE);
+        g_source_destroy (tick);
+        g_source_unref (tick);
+      }
+    }
+  return TRUE;
+}
+
+static gboolean
+never (gpointer data)
+{
+  return FALSE;
+}
+
+/* Runs the main loop for @ms. */
+void
+cohort_test_sleep (guint ms)
+{
+  cohort_test_wait_until (never, NULL, ms);
+}
+
+const char *
+cohort_test_worker_path (void)
+{
+  return cohort_test_binary ("COHORT_TEST_WORKER");
+}
+
+const char *
+cohort_test_binary (const char *variable)
+{
+  const char *path = g_getenv (variable);
+
+  if (path == NULL)
+    g_error ("%s is not set: run the tests with meson test", variable);
+  return path;
+}
+
+char *
+cohort_test_make_dir (void)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp ("cohort-test-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
+void
+cohort_test_remove_dir (const char *dir)
+{
+  g_autoptr(GFile) file = NULL;
+  GDir *d;
+  const char *name;
+
+  if (dir == NULL)
+    return;
+  d = g_dir_open (dir, 0, NULL);
+  if (d != NULL)
+    {
+      while ((name = g_dir_read_name (d)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (dir, name, NULL);
+
+          if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+            cohort_test_remove_dir (path);
+          else
+            g_unlink (path);
+        }
+      g_dir_close (d);
+    }
+  g_rmdir (dir);
+}
+
+CohortProfile *
+cohort_test_profile (const char *dir,
+                     const char *text)
+{
+  g_autofree char *path = g_build_filename (dir, "test.cohort", NULL);
+  g_autoptr(CohortProfile) profile = cohort_profile_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+  cohort_profile_load_file (profile, path, &error);
+  g_assert_no_error (error);
+  return g_steal_pointer (&profile);
+}
+
+CohortSupervisor *
+cohort_test_supervisor (const char *dir,
+                        const char *text)
+{
+  g_autoptr(CohortProfile) profile = cohort_test_profile (dir, text);
+  g_autoptr(CohortSupervisor) supervisor = cohort_supervisor_new ();
+  g_autoptr(GError) error = NULL;
+
+  cohort_supervisor_load (supervisor, profile, &error);
+  g_assert_no_error (error);
+  return g_steal_pointer (&supervisor);
+}
+
+typedef struct
+{
+  const char *path;
+} FileWait;
+
+static gboolean
+file_exists (gpointer data)
+{
+  return g_file_test (((FileWait *) data)->path, G_FILE_TEST_EXISTS);
+}
+
+/* Waits (5 s at most) for the file, then parses it. */
+JsonObject *
+cohort_test_read_json (const char *path)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  FileWait wait = { path };
+  JsonNode *root;
+
+  g_assert_true (cohort_test_wait_until (file_exists, &wait, 5000));
+  json_parser_load_from_file (parser, path, &error);
+  g_assert_no_error (error);
+  root = json_parser_get_root (parser);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (root));
+  return json_object_ref (json_node_get_object (root));
+}
+
+GPid
+cohort_test_read_pid (const char *path)
+{
+  g_autofree char *text = NULL;
+  FileWait wait = { path };
+
+  if (!cohort_test_wait_until (file_exists, &wait, 5000))
+    return 0;
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return 0;
+  return (GPid) atoi (text);
+}
+
+/* The process exists and is not a zombie. */
+gboolean
+cohort_test_pid_exists (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *text = NULL;
+  const char *paren;
+
+  if (pid <= 0 || !g_file_get_contents (path, &text, NULL, NULL))
+    return FALSE;
+  paren = strrchr (text, ')');
+  return paren != NULL && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+}
+
+/* Zombies whose parent is this process. */
+guint
+cohort_test_count_zombies (void)
+{
+  GDir *dir = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+  guint zombies = 0;
+  GPid self = getpid ();
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      g_autofree char *text = NULL;
+      const char *paren;
+      char state;
+      int ppid;
+
+      if (!g_ascii_isdigit (name[0]))
+        continue;
+      path = g_build_filename ("/proc", name, "stat", NULL);
+      if (!g_file_get_contents (path, &text, NULL, NULL))
+        continue;
+      paren = strrchr (text, ')');
+      if (paren == NULL || sscanf (paren + 1, " %c %d", &state, &ppid) != 2)
+        continue;
+      if (state == 'Z' && ppid == self)
+        zombies++;
+    }
+  g_dir_close (dir);
+  return zombies;
+}
+
+GPid
+cohort_test_worker_pid (CohortCluster *cluster,
+                        guint          id)
+{
+  CohortWorker *worker = cohort_cluster_lookup_worker (cluster, id);
+
+  if (worker == NULL || !COHORT_IS_PROCESS_WORKER (worker))
+    return 0;
+  return cohort_process_worker_get_pid (COHORT_PROCESS_WORKER (worker));
+}
+
+guint
+cohort_test_count_state (CohortCluster     *cluster,
+                         CohortWorkerState  state)
+{
+  GListModel *workers = cohort_cluster_get_workers (cluster);
+  guint count = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (workers); i++)
+    {
+      g_autoptr(CohortWorker) worker = g_list_model_get_item (workers, i);
+
+      count += cohort_worker_get_state (worker) == state;
+    }
+  return count;
+}
+
+/* A plain HTTP/1.0 GET / on 127.0.0.1; the body. */
+char *
+cohort_test_http_get (guint16   port,
+                      GError  **error)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GString) response = g_string_new (NULL);
+  const char *request = "GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  GOutputStream *out;
+  GInputStream *in;
+  const char *body;
+  char buf[4096];
+  gssize n;
+
+  g_socket_client_set_timeout (client, 5);
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, error);
+  if (connection == NULL)
+    return NULL;
+  out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  if (!g_output_stream_write_all (out, request, strlen (request), NULL, NULL, error))
+    return NULL;
+  while ((n = g_input_stream_read (in, buf, sizeof buf, NULL, error)) > 0)
+    g_string_append_len (response, buf, n);
+  if (n < 0)
+    return NULL;
+  body = strstr (response->str, "\r\n\r\n");
+  return g_strdup (body != NULL ? body + 4 : response->str);
+}
+
+static gboolean
+supervisor_stopped (gpointer data)
+{
+  return !cohort_supervisor_get_running (data);
+}
+
+/* Every test ends with this: nothing it started outlives it. */
+void
+cohort_test_stop_all (CohortSupervisor *supervisor)
+{
+  cohort_supervisor_kill (supervisor);
+  g_assert_true (cohort_test_wait_until (supervisor_stopped, supervisor, 5000));
+}

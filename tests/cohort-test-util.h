@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* cohort-test-util.h: helpers shared by the test suites. */
+
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "cohort-supervisor.h"
+
+G_BEGIN_DECLS
+
+typedef gboolean (*CohortTestCondition) (gpointer data);
+
+gboolean       cohort_test_wait_until      (CohortTestCondition  condition,
+                                            gpointer             data,
+                                            guint                timeout_ms);
+void           cohort_test_sleep           (guint                ms);
+const char    *cohort_test_worker_path     (void);
+const char    *cohort_test_binary          (const char          *name);
+char          *cohort_test_make_dir        (void);
+void           cohort_test_remove_dir      (const char          *dir);
+CohortProfile *cohort_test_profile         (const char          *dir,
+                                            const char          *text);
+CohortSupervisor *cohort_test_supervisor   (const char          *dir,
+                                            const char          *text);
+JsonObject    *cohort_test_read_json       (const char          *path);
+GPid           cohort_test_read_pid        (const char          *path);
+gboolean       cohort_test_pid_exists      (GPid                 pid);
+guint          cohort_test_count_zombies   (void);
+GPid           cohort_test_worker_pid      (CohortCluster       *cluster,
+                                            guint                id);
+guint          cohort_test_count_state     (CohortCluster       *cluster,
+                                            CohortWorkerState    state);
+char          *cohort_test_http_get        (guint16              port,
+                                            GError             **error);
+void           cohort_test_stop_all        (CohortSupervisor    *supervisor);
+
+G_END_DECLS
