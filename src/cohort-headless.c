@@ -272,9 +272,16 @@ cohort_headless_run (CohortSupervisor *supervisor,
           g_autoptr(CohortCluster) cluster = g_list_model_get_item (clusters, i);
           guint16 port = cohort_cluster_get_listen_port (cluster);
 
-          if (port != 0)
+          const char *listen = cohort_cluster_get_spec (cluster)->listen;
+          g_autofree char *suffix = g_strdup_printf (":%u", port);
+
+          if (port == 0)
+            continue;
+          if (g_str_has_suffix (listen, suffix))
+            g_print (_("%s: listening on %s\n"), cohort_cluster_get_name (cluster), listen);
+          else
             g_print (_("%s: listening on %s (port %u)\n"), cohort_cluster_get_name (cluster),
-                     cohort_cluster_get_spec (cluster)->listen, port);
+                     listen, port);
         }
       g_main_loop_run (self.loop);
     }

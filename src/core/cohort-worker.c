@@ -709,8 +709,8 @@ _cohort_worker_exited (CohortWorker *self,
           return;
         }
 
-      reason = g_strdup_printf (_("stopped by %s (%s)"),
-                                cohort_stop_step_to_string (priv->stop_step), last_exit);
+      reason = g_strdup_printf (_("stopped by %s"),
+                                cohort_stop_step_to_string (priv->stop_step));
       set_string (self, &priv->reason, reason, PROP_REASON);
       set_state (self, COHORT_WORKER_STATE_STOPPED);
       return;
