@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* cohort-headless.h: running a profile with no window. */
+/* cohort-headless.h: the instance that runs a profile with no window. */
 
 #pragma once
 
-#include "cohort-supervisor.h"
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
-int cohort_headless_run (CohortSupervisor *supervisor,
-                         const char       *path);
+#define COHORT_TYPE_HEADLESS (cohort_headless_get_type ())
+
+G_DECLARE_FINAL_TYPE (CohortHeadless, cohort_headless, COHORT, HEADLESS, GApplication)
+
+CohortHeadless *cohort_headless_new             (void);
+int             cohort_headless_get_exit_status (CohortHeadless *self);
 
 G_END_DECLS

@@ -253,7 +253,7 @@ test_sigint_stops_gracefully (Fixture       *f,
 
   write_profile (f,
                  "[Cluster web]\nCommand=%s --print 2 --pid-dir %s --term-delay 200\n"
-                 "Instances=2\nStopTimeout=5\n",
+                 "Instances=2\nStopTimeout=5\nStopMessage=\n",
                  f->worker, f->dir);
   spawn_cohort (f, args);
   pids = read_pids (f, 2);
@@ -380,7 +380,14 @@ int
 main (int   argc,
       char *argv[])
 {
+  g_autoptr(GTestDBus) bus = NULL;
+  int status;
+
   g_test_init (&argc, &argv, NULL);
+  /* A session bus of its own: the instances it starts must not meet
+   * another suite's. */
+  bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_test_dbus_up (bus);
   /* Workers orphaned by a SIGKILLed Cohort come to this process, which
    * reaps them, instead of piling up under an init that may not. */
   cohort_reaper_init ();
@@ -396,5 +403,7 @@ main (int   argc,
   ADD ("/Cohort/Headless/sigkill-takes-workers", test_sigkill_takes_workers);
   ADD ("/Cohort/Headless/demo-serves", test_demo_serves);
 
-  return g_test_run ();
+  status = g_test_run ();
+  g_test_dbus_down (bus);
+  return status;
 }

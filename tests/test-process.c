@@ -183,11 +183,12 @@ test_environment (Fixture       *f,
   /* Cohort's own environment is inherited. */
   g_assert_cmpstr (json_object_get_string_member (env, "PATH"), ==, g_getenv ("PATH"));
 
-  /* Exactly 0, 1, 2 and the listening socket. */
+  /* Exactly 0, 1, 2, the listening socket and the channel. */
   fds = member_array (r, "fds");
-  g_assert_cmpuint (json_array_get_length (fds), ==, 4);
-  for (guint i = 0; i < 4; i++)
+  g_assert_cmpuint (json_array_get_length (fds), ==, 5);
+  for (guint i = 0; i < 5; i++)
     g_assert_cmpint (json_array_get_int_element (fds, i), ==, i);
+  g_assert_cmpstr (json_object_get_string_member (env, "COHORT_CHANNEL_FD"), ==, "4");
   fd3 = json_object_get_object_member (r, "fd3");
   g_assert_true (json_object_get_boolean_member (fd3, "socket"));
   g_assert_true (json_object_get_boolean_member (fd3, "listening"));
@@ -201,13 +202,16 @@ test_environment (Fixture       *f,
   g_assert_true (json_object_get_boolean_member (r, "sigpipe_default"));
   g_assert_true (json_object_get_boolean_member (r, "sigmask_empty"));
 
-  /* No Listen=: no fd 3 and no LISTEN_* at all; ~ is the home folder. */
+  /* No Listen=: the channel is fd 3, no LISTEN_* at all; ~ is the home
+   * folder. */
   home = g_list_model_get_item (cohort_supervisor_get_clusters (f->supervisor), 1);
   h = cohort_test_read_json (home_report);
   g_assert_cmpstr (json_object_get_string_member (h, "cwd"), ==, g_get_home_dir ());
-  g_assert_cmpuint (json_array_get_length (member_array (h, "fds")), ==, 3);
-  g_assert_true (json_object_get_null_member (h, "fd3"));
+  g_assert_cmpuint (json_array_get_length (member_array (h, "fds")), ==, 4);
+  g_assert_true (json_object_get_boolean_member (json_object_get_object_member (h, "fd3"), "socket"));
+  g_assert_false (json_object_get_boolean_member (json_object_get_object_member (h, "fd3"), "listening"));
   env = json_object_get_object_member (h, "env");
+  g_assert_cmpstr (json_object_get_string_member (env, "COHORT_CHANNEL_FD"), ==, "3");
   g_assert_false (json_object_has_member (env, "LISTEN_FDS"));
   g_assert_false (json_object_has_member (env, "LISTEN_PID"));
   g_assert_cmpstr (json_object_get_string_member (env, "COHORT_CLUSTER"), ==, "home");
@@ -538,8 +542,8 @@ test_stop_by_signal (Fixture       *f,
   g_autofree char *pid_file = g_build_filename (f->dir, "0", NULL);
 
   cluster = start (f,
-                   "[Cluster plain]\nCommand=%s\nStopTimeout=5\n"
-                   "[Cluster slow]\nCommand=%s --term-delay 100 --pid-dir %s\nStopTimeout=5\n",
+                   "[Cluster plain]\nCommand=%s\nStopTimeout=5\nStopMessage=\n"
+                   "[Cluster slow]\nCommand=%s --term-delay 100 --pid-dir %s\nStopTimeout=5\nChannel=none\n",
                    f->worker, f->worker, f->dir);
   c1 = g_list_model_get_item (cohort_supervisor_get_clusters (f->supervisor), 1);
   plain = cohort_cluster_lookup_worker (cluster, 0);
@@ -612,8 +616,8 @@ test_stop_grandchild (Fixture       *f,
   gc_stubborn_file = g_build_filename (stubborn_dir, "0.grandchild", NULL);
 
   cluster = start (f,
-                   "[Cluster family]\nCommand=%s --grandchild --pid-dir %s\nStopTimeout=5\n"
-                   "[Cluster stubborn]\nCommand=%s --grandchild-ignore-term --pid-dir %s\nStopTimeout=0.3\n",
+                   "[Cluster family]\nCommand=%s --grandchild --pid-dir %s\nStopTimeout=5\nStopMessage=\n"
+                   "[Cluster stubborn]\nCommand=%s --grandchild-ignore-term --pid-dir %s\nStopTimeout=0.3\nStopMessage=\n",
                    f->worker, f->dir, f->worker, stubborn_dir);
   stubborn = g_list_model_get_item (cohort_supervisor_get_clusters (f->supervisor), 1);
   grandchild = cohort_test_read_pid (gc_file);
@@ -677,7 +681,7 @@ test_scale (Fixture       *f,
   GListModel *workers;
   GPid pids[8];
 
-  cluster = start (f, "[Cluster pool]\nCommand=%s\nInstances=1\nStopTimeout=5\n", f->worker);
+  cluster = start (f, "[Cluster pool]\nCommand=%s\nInstances=1\nStopTimeout=5\nStopMessage=\n", f->worker);
   workers = cohort_cluster_get_workers (cluster);
   wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 1, 5000);
   pids[0] = cohort_test_worker_pid (cluster, 0);
@@ -793,7 +797,7 @@ test_restart_worker (Fixture       *f,
   CohortWorker *worker;
   GPid before;
 
-  cluster = start (f, "[Cluster one]\nCommand=%s\nInstances=2\nStopTimeout=5\n", f->worker);
+  cluster = start (f, "[Cluster one]\nCommand=%s\nInstances=2\nStopTimeout=5\nStopMessage=\n", f->worker);
   wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 2, 5000);
   worker = cohort_cluster_lookup_worker (cluster, 1);
   before = cohort_test_worker_pid (cluster, 1);

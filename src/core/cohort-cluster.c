@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <glib/gi18n-lib.h>
-#include <stdio.h>
 #include <unistd.h>
 
 #include "cohort-cluster.h"
@@ -36,6 +35,8 @@ struct _CohortCluster
   int                 listen_fd;
   guint16             listen_port;
   guint               memory_check;
+
+  GTask              *reload;
 };
 
 G_DEFINE_FINAL_TYPE (CohortCluster, cohort_cluster, G_TYPE_OBJECT)
@@ -111,7 +112,7 @@ update_n_online (CohortCluster *self)
       g_autoptr(CohortWorker) worker = g_list_model_get_item (G_LIST_MODEL (self->workers), i);
 
       if (cohort_worker_get_state (worker) == COHORT_WORKER_STATE_ONLINE &&
-          !_cohort_worker_get_retiring (worker))
+          !_cohort_worker_get_retiring (worker) && !_cohort_worker_get_incoming (worker))
         online++;
     }
 
@@ -177,24 +178,6 @@ add_worker (CohortCluster *self,
 
 /* MaxMemory: a worker whose resident memory passes the limit is restarted
  * gracefully, as PM2's max_memory_restart does. */
-static guint64
-read_rss_bytes (GPid pid)
-{
-  char path[64];
-  unsigned long size;
-  unsigned long resident;
-  FILE *file;
-  int n;
-
-  g_snprintf (path, sizeof path, "/proc/%d/statm", (int) pid);
-  file = fopen (path, "re");
-  if (file == NULL)
-    return 0;
-  n = fscanf (file, "%lu %lu", &size, &resident);
-  fclose (file);
-  return n == 2 ? (guint64) resident * (guint64) sysconf (_SC_PAGESIZE) : 0;
-}
-
 static gboolean
 memory_check_cb (gpointer data)
 {
@@ -205,14 +188,12 @@ memory_check_cb (gpointer data)
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(CohortWorker) worker = g_list_model_get_item (G_LIST_MODEL (self->workers), i);
-      GPid pid;
       guint64 rss;
 
       if (cohort_worker_get_state (worker) != COHORT_WORKER_STATE_ONLINE ||
           !COHORT_IS_PROCESS_WORKER (worker))
         continue;
-      pid = cohort_process_worker_get_pid (COHORT_PROCESS_WORKER (worker));
-      rss = read_rss_bytes (pid);
+      rss = cohort_process_worker_get_rss (COHORT_PROCESS_WORKER (worker));
       if (rss > limit)
         {
           g_autofree char *reason =
@@ -225,6 +206,8 @@ memory_check_cb (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+static void reload_end (CohortCluster *self, GError *error);
+
 /* GObject */
 
 static void
@@ -233,6 +216,8 @@ cohort_cluster_dispose (GObject *object)
   CohortCluster *self = (CohortCluster *) object;
 
   g_clear_handle_id (&self->memory_check, g_source_remove);
+  if (self->reload != NULL)
+    reload_end (self, g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED, "cluster disposed"));
   if (self->workers != NULL)
     g_list_store_remove_all (self->workers);
   g_clear_object (&self->workers);
@@ -440,7 +425,8 @@ cohort_cluster_lookup_worker (CohortCluster *self,
     {
       g_autoptr(CohortWorker) worker = g_list_model_get_item (G_LIST_MODEL (self->workers), i);
 
-      if (cohort_worker_get_id (worker) == id && !_cohort_worker_get_retiring (worker))
+      if (cohort_worker_get_id (worker) == id &&
+          !_cohort_worker_get_retiring (worker) && !_cohort_worker_get_incoming (worker))
         return worker;
     }
   return NULL;
@@ -510,6 +496,10 @@ end_workers (CohortCluster *self,
 
   if (self->state == COHORT_CLUSTER_STATE_RUNNING)
     set_state (self, COHORT_CLUSTER_STATE_STOPPING);
+
+  if (self->reload != NULL)
+    reload_end (self, g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                   _("%s was stopped during the reload"), self->spec->name));
 
   for (guint i = 0; i < workers->len; i++)
     end (g_ptr_array_index (workers, i));
@@ -611,5 +601,314 @@ cohort_cluster_scale (CohortCluster  *self,
     }
 
   update_n_online (self);
+  return TRUE;
+}
+
+/* Messages */
+
+/**
+ * cohort_cluster_send:
+ * @id: a worker's id, or -1 for every running worker
+ * @n_sent: (out) (optional): how many workers the message was queued for
+ *
+ * Returns: %FALSE if any worker could not take the message (no channel,
+ *   not running, not reading); @error says which and why
+ */
+gboolean
+cohort_cluster_send (CohortCluster  *self,
+                     int             id,
+                     JsonNode       *message,
+                     guint          *n_sent,
+                     GError        **error)
+{
+  g_autoptr(GString) failures = g_string_new (NULL);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->workers));
+  guint sent = 0;
+  guint tried = 0;
+
+  g_return_val_if_fail (COHORT_IS_CLUSTER (self), FALSE);
+  g_return_val_if_fail (message != NULL, FALSE);
+
+  if (n_sent != NULL)
+    *n_sent = 0;
+
+  if (id >= 0)
+    {
+      CohortWorker *worker = cohort_cluster_lookup_worker (self, (guint) id);
+
+      if (worker == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                       _("%s has no worker %d"), self->spec->name, id);
+          return FALSE;
+        }
+      if (!cohort_worker_send (worker, message, error))
+        return FALSE;
+      if (n_sent != NULL)
+        *n_sent = 1;
+      return TRUE;
+    }
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(CohortWorker) worker = g_list_model_get_item (G_LIST_MODEL (self->workers), i);
+      g_autoptr(GError) local_error = NULL;
+
+      if (!cohort_worker_is_running (worker) ||
+          _cohort_worker_get_retiring (worker) || _cohort_worker_get_incoming (worker))
+        continue;
+      tried++;
+      if (cohort_worker_send (worker, message, &local_error))
+        sent++;
+      else
+        g_string_append_printf (failures, "%s%u: %s", failures->len > 0 ? "; " : "",
+                                cohort_worker_get_id (worker), local_error->message);
+    }
+
+  if (n_sent != NULL)
+    *n_sent = sent;
+  if (tried == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                   _("no worker of %s is running"), self->spec->name);
+      return FALSE;
+    }
+  if (failures->len > 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
+                   _("sent to %u of %u workers; worker %s"), sent, tried, failures->str);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Reload: one worker at a time, the replacement first.
+ *
+ * For each slot, a new worker starts beside the old one; only once it is
+ * online (ready, with ReadyTimeout) is the old one stopped gracefully, and
+ * the next slot waits until the old one has exited, so at most one extra
+ * process runs and the shared socket always has a worker accepting. A
+ * replacement that fails before it is online ends the reload with the old
+ * worker still serving. */
+
+typedef struct
+{
+  GArray       *ids;
+  guint         next;
+  guint         replaced;
+  CohortWorker *incoming;
+  CohortWorker *outgoing;
+} Reload;
+
+static void
+reload_free (gpointer data)
+{
+  Reload *reload = data;
+
+  g_array_unref (reload->ids);
+  g_clear_object (&reload->incoming);
+  g_clear_object (&reload->outgoing);
+  g_free (reload);
+}
+
+static void reload_next (CohortCluster *self);
+static void incoming_state_cb (CohortCluster *self, GParamSpec *pspec, CohortWorker *incoming);
+static void outgoing_state_cb (CohortCluster *self, GParamSpec *pspec, CohortWorker *outgoing);
+
+static void
+reload_end (CohortCluster *self,
+            GError        *error)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&self->reload);
+  Reload *reload = g_task_get_task_data (task);
+
+  if (reload->incoming != NULL)
+    g_signal_handlers_disconnect_by_func (reload->incoming, incoming_state_cb, self);
+  if (reload->outgoing != NULL)
+    g_signal_handlers_disconnect_by_func (reload->outgoing, outgoing_state_cb, self);
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_int (task, reload->replaced);
+}
+
+static void
+outgoing_state_cb (CohortCluster *self,
+                   GParamSpec    *pspec,
+                   CohortWorker  *outgoing)
+{
+  Reload *reload;
+
+  if (self->reload == NULL || cohort_worker_is_running (outgoing))
+    return;
+  reload = g_task_get_task_data (self->reload);
+  g_signal_handlers_disconnect_by_func (outgoing, outgoing_state_cb, self);
+  g_clear_object (&reload->outgoing);
+  reload_next (self);
+}
+
+static void
+incoming_state_cb (CohortCluster *self,
+                   GParamSpec    *pspec,
+                   CohortWorker  *incoming)
+{
+  CohortWorkerState state = cohort_worker_get_state (incoming);
+  Reload *reload;
+  CohortWorker *outgoing;
+
+  if (self->reload == NULL || state == COHORT_WORKER_STATE_STARTING)
+    return;
+  reload = g_task_get_task_data (self->reload);
+  outgoing = reload->outgoing;
+  g_signal_handlers_disconnect_by_func (incoming, incoming_state_cb, self);
+
+  if (state != COHORT_WORKER_STATE_ONLINE)
+    {
+      const char *why = cohort_worker_get_reason (incoming);
+      g_autofree char *last = g_strdup (cohort_worker_get_last_exit (incoming));
+
+      /* The old worker keeps serving; the failed replacement goes. */
+      _cohort_worker_set_incoming (incoming, FALSE);
+      _cohort_worker_set_retiring (incoming, TRUE);
+      cohort_worker_kill (incoming);
+      if (!cohort_worker_is_running (incoming))
+        remove_worker (self, incoming);
+      g_clear_object (&reload->incoming);
+      reload_end (self, g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
+                                     _("the replacement of worker %u did not come online (%s); "
+                                       "%u of %u replaced, the rest unchanged"),
+                                     cohort_worker_get_id (incoming),
+                                     why != NULL ? why : last != NULL ? last : cohort_worker_state_to_string (state),
+                                     reload->replaced, reload->ids->len));
+      return;
+    }
+
+  /* Online: it takes over the slot, and the old worker leaves. */
+  _cohort_worker_inherit (incoming, outgoing);
+  _cohort_worker_set_incoming (incoming, FALSE);
+  _cohort_worker_set_retiring (outgoing, TRUE);
+  g_clear_object (&reload->incoming);
+  reload->replaced++;
+  update_n_online (self);
+
+  if (cohort_worker_is_running (outgoing))
+    {
+      g_signal_connect_object (outgoing, "notify::state", G_CALLBACK (outgoing_state_cb),
+                               self, G_CONNECT_SWAPPED);
+      cohort_worker_stop (outgoing);
+    }
+  else
+    {
+      cohort_worker_stop (outgoing); /* cancels a pending restart */
+      remove_worker (self, outgoing);
+      g_clear_object (&reload->outgoing);
+      reload_next (self);
+    }
+}
+
+static void
+reload_next (CohortCluster *self)
+{
+  Reload *reload = g_task_get_task_data (self->reload);
+
+  while (reload->next < reload->ids->len)
+    {
+      guint id = g_array_index (reload->ids, guint, reload->next++);
+      CohortWorker *outgoing = cohort_cluster_lookup_worker (self, id);
+      CohortWorker *incoming;
+
+      /* Scaled away meanwhile. */
+      if (outgoing == NULL)
+        continue;
+
+      incoming = add_worker (self, id);
+      _cohort_worker_set_incoming (incoming, TRUE);
+      reload->incoming = g_object_ref (incoming);
+      reload->outgoing = g_object_ref (outgoing);
+      g_signal_connect_object (incoming, "notify::state", G_CALLBACK (incoming_state_cb),
+                               self, G_CONNECT_SWAPPED);
+      cohort_worker_start (incoming);
+      /* It may be online (or errored) already. */
+      if (reload->incoming == incoming && cohort_worker_get_state (incoming) != COHORT_WORKER_STATE_STARTING)
+        incoming_state_cb (self, NULL, incoming);
+      return;
+    }
+
+  reload_end (self, NULL);
+}
+
+gboolean
+cohort_cluster_get_reloading (CohortCluster *self)
+{
+  g_return_val_if_fail (COHORT_IS_CLUSTER (self), FALSE);
+  return self->reload != NULL;
+}
+
+/**
+ * cohort_cluster_reload_async:
+ *
+ * Replaces every worker, one at a time (see above). Completes when the
+ * last old worker has exited, or at the first replacement that fails.
+ */
+void
+cohort_cluster_reload_async (CohortCluster       *self,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  Reload *reload;
+  guint n;
+
+  g_return_if_fail (COHORT_IS_CLUSTER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cohort_cluster_reload_async);
+
+  if (self->state != COHORT_CLUSTER_STATE_RUNNING)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                               _("%s is not running"), self->spec->name);
+      return;
+    }
+  if (self->reload != NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_BUSY,
+                               _("%s is already reloading"), self->spec->name);
+      return;
+    }
+
+  reload = g_new0 (Reload, 1);
+  reload->ids = g_array_new (FALSE, FALSE, sizeof (guint));
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->workers));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(CohortWorker) worker = g_list_model_get_item (G_LIST_MODEL (self->workers), i);
+      guint id = cohort_worker_get_id (worker);
+
+      if (!_cohort_worker_get_retiring (worker) && !_cohort_worker_get_incoming (worker))
+        g_array_append_val (reload->ids, id);
+    }
+  g_task_set_task_data (task, reload, reload_free);
+  self->reload = g_steal_pointer (&task);
+  reload_next (self);
+}
+
+gboolean
+cohort_cluster_reload_finish (CohortCluster  *self,
+                              GAsyncResult   *result,
+                              guint          *n_replaced,
+                              GError        **error)
+{
+  gssize replaced;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  replaced = g_task_propagate_int (G_TASK (result), error);
+  if (replaced < 0)
+    return FALSE;
+  if (n_replaced != NULL)
+    *n_replaced = (guint) replaced;
   return TRUE;
 }

@@ -34,5 +34,19 @@ void                cohort_cluster_kill           (CohortCluster      *self);
 gboolean            cohort_cluster_scale          (CohortCluster      *self,
                                                    guint               instances,
                                                    GError            **error);
+gboolean            cohort_cluster_send           (CohortCluster      *self,
+                                                   int                 id,
+                                                   JsonNode           *message,
+                                                   guint              *n_sent,
+                                                   GError            **error);
+gboolean            cohort_cluster_get_reloading  (CohortCluster      *self);
+void                cohort_cluster_reload_async   (CohortCluster      *self,
+                                                   GCancellable       *cancellable,
+                                                   GAsyncReadyCallback callback,
+                                                   gpointer            user_data);
+gboolean            cohort_cluster_reload_finish  (CohortCluster      *self,
+                                                   GAsyncResult       *result,
+                                                   guint              *n_replaced,
+                                                   GError            **error);
 
 G_END_DECLS

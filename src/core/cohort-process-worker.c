@@ -15,10 +15,13 @@
 #include <glib-unix.h>
 #include <glib/gi18n-lib.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cohort-channel.h"
 #include "cohort-cluster.h"
 #include "cohort-line-reader.h"
 #include "cohort-process-worker.h"
@@ -51,6 +54,7 @@ struct _CohortProcessWorker
   guint         group_poll;
   OutputPipe    out;
   OutputPipe    err;
+  CohortChannel *channel;
 };
 
 G_DEFINE_FINAL_TYPE (CohortProcessWorker, cohort_process_worker, COHORT_TYPE_WORKER)
@@ -143,9 +147,20 @@ output_pipe_open (CohortProcessWorker *self,
 /* Exit */
 
 static void
+drop_channel (CohortProcessWorker *self)
+{
+  if (self->channel == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (self->channel, self);
+  cohort_channel_close (self->channel);
+  g_clear_object (&self->channel);
+}
+
+static void
 finish_exit (CohortProcessWorker *self)
 {
   g_clear_handle_id (&self->group_poll, g_source_remove);
+  drop_channel (self);
   self->pid = 0;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PID]);
   _cohort_worker_exited (COHORT_WORKER (self), self->pending_status);
@@ -175,7 +190,9 @@ child_exited_cb (GPid     pid,
   self->pending_status = wait_status;
   cohort_reaper_untrack (pid);
 
-  /* Output written just before the end is still in the pipes. */
+  /* Output and messages sent just before the end are still in flight. */
+  if (self->channel != NULL)
+    cohort_channel_drain (self->channel);
   if (self->out.source != 0)
     output_ready_cb (self->out.fd, G_IO_IN, &self->out);
   if (self->err.source != 0)
@@ -266,7 +283,9 @@ static const char * const scrubbed_variables[] = {
 static char **
 build_environment (CohortWorker      *worker,
                    CohortClusterSpec *spec,
-                   gboolean           with_listen)
+                   gboolean           with_listen,
+                   int                channel_fd,
+                   CohortChannelMode  channel_mode)
 {
   g_auto(GStrv) env = g_get_environ ();
   g_autofree char *id = g_strdup_printf ("%u", cohort_worker_get_id (worker));
@@ -296,7 +315,52 @@ build_environment (CohortWorker      *worker,
       env = g_environ_setenv (env, "LISTEN_PID", "00000000000000000000", TRUE);
     }
 
+  if (channel_fd >= 0)
+    {
+      g_autofree char *fd_text = g_strdup_printf ("%d", channel_fd);
+
+      env = g_environ_setenv (env, "COHORT_CHANNEL_FD", fd_text, TRUE);
+      if (channel_mode == COHORT_CHANNEL_NODE)
+        {
+          env = g_environ_setenv (env, "NODE_CHANNEL_FD", fd_text, TRUE);
+          env = g_environ_setenv (env, "NODE_CHANNEL_SERIALIZATION_MODE", "json", TRUE);
+        }
+    }
+
   return g_steal_pointer (&env);
+}
+
+/* Channel=auto is Node's protocol for a `node` program, plain NDJSON for
+ * anything else (the framing is the same; Node also needs its variables). */
+static CohortChannelMode
+resolve_channel_mode (CohortClusterSpec *spec)
+{
+  g_autofree char *program = NULL;
+
+  if (spec->channel != COHORT_CHANNEL_AUTO)
+    return spec->channel;
+  program = g_path_get_basename (spec->argv[0]);
+  if (g_str_equal (program, "node") || g_str_equal (program, "nodejs"))
+    return COHORT_CHANNEL_NODE;
+  return COHORT_CHANNEL_NDJSON;
+}
+
+static void
+channel_message_cb (CohortChannel       *channel,
+                    JsonNode            *node,
+                    const char          *text,
+                    guint64              bytes,
+                    CohortProcessWorker *self)
+{
+  _cohort_worker_received (COHORT_WORKER (self), node, text, bytes);
+}
+
+static void
+channel_bad_message_cb (CohortChannel       *channel,
+                        const char          *reason,
+                        CohortProcessWorker *self)
+{
+  _cohort_worker_bad_message (COHORT_WORKER (self), reason);
 }
 
 static gboolean
@@ -307,51 +371,109 @@ cohort_process_worker_launch (CohortWorker  *worker,
   CohortClusterSpec *spec = cohort_worker_get_spec (worker);
   CohortCluster *cluster = cohort_worker_get_cluster (worker);
   int listen_fd = cluster != NULL ? cohort_cluster_get_listen_fd (cluster) : -1;
-  g_auto(GStrv) envp = build_environment (worker, spec, listen_fd >= 0);
+  CohortChannelMode channel_mode = resolve_channel_mode (spec);
+  g_auto(GStrv) envp = NULL;
   ChildSetup setup = { getpid (), NULL };
   GSpawnFlags flags = G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_CLOEXEC_PIPES;
-  int source_fds[1];
-  int target_fds[1];
+  int pair[2] = { -1, -1 };
+  int source_fds[2];
+  int target_fds[2];
   gsize n_fds = 0;
+  int channel_fd = -1;
   int stdout_fd = -1;
   int stderr_fd = -1;
   GPid pid = 0;
+  gboolean spawned;
 
   g_assert (self->pid == 0);
+  g_assert (self->channel == NULL);
 
+  /* Descriptors are numbered from 3 in DESIGN.md's order: the listening
+   * socket, then the channel. */
   if (listen_fd >= 0)
     {
-      for (guint i = 0; envp[i] != NULL; i++)
-        if (g_str_has_prefix (envp[i], "LISTEN_PID="))
-          setup.listen_pid_slot = envp[i] + strlen ("LISTEN_PID=");
       source_fds[n_fds] = listen_fd;
       target_fds[n_fds] = LISTEN_FD;
       n_fds++;
     }
+  if (channel_mode != COHORT_CHANNEL_NONE)
+    {
+      if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+        {
+          int saved_errno = errno;
+
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                       _("cannot make the message channel: %s"), g_strerror (saved_errno));
+          return FALSE;
+        }
+      channel_fd = LISTEN_FD + (int) n_fds;
+      source_fds[n_fds] = pair[1];
+      target_fds[n_fds] = channel_fd;
+      n_fds++;
+    }
+
+  envp = build_environment (worker, spec, listen_fd >= 0, channel_fd, channel_mode);
+  if (listen_fd >= 0)
+    for (guint i = 0; envp[i] != NULL; i++)
+      if (g_str_has_prefix (envp[i], "LISTEN_PID="))
+        setup.listen_pid_slot = envp[i] + strlen ("LISTEN_PID=");
 
   /* A bare program name is looked up in the worker's PATH. */
   if (strchr (spec->argv[0], '/') == NULL)
     flags |= G_SPAWN_SEARCH_PATH_FROM_ENVP;
 
-  if (!g_spawn_async_with_pipes_and_fds (spec->working_directory,
-                                         (const char * const *) spec->argv,
-                                         (const char * const *) envp,
-                                         flags, child_setup, &setup,
-                                         -1, -1, -1,
-                                         source_fds, target_fds, n_fds,
-                                         &pid, NULL, &stdout_fd, &stderr_fd,
-                                         error))
-    return FALSE;
+  spawned = g_spawn_async_with_pipes_and_fds (spec->working_directory,
+                                              (const char * const *) spec->argv,
+                                              (const char * const *) envp,
+                                              flags, child_setup, &setup,
+                                              -1, -1, -1,
+                                              source_fds, target_fds, n_fds,
+                                              &pid, NULL, &stdout_fd, &stderr_fd,
+                                              error);
+  if (pair[1] >= 0)
+    close (pair[1]);
+  if (!spawned)
+    {
+      if (pair[0] >= 0)
+        close (pair[0]);
+      return FALSE;
+    }
 
   self->pid = pid;
   cohort_reaper_track (pid);
   self->child_watch = g_child_watch_add (pid, child_exited_cb, self);
   output_pipe_open (self, &self->out, COHORT_OUTPUT_STDOUT, stdout_fd);
   output_pipe_open (self, &self->err, COHORT_OUTPUT_STDERR, stderr_fd);
+  if (pair[0] >= 0)
+    {
+      self->channel = cohort_channel_new (pair[0]);
+      g_signal_connect (self->channel, "message", G_CALLBACK (channel_message_cb), self);
+      g_signal_connect (self->channel, "bad-message", G_CALLBACK (channel_bad_message_cb), self);
+    }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PID]);
 
   g_debug ("%s.%u: started pid %d", spec->name, cohort_worker_get_id (worker), pid);
   return TRUE;
+}
+
+static gboolean
+cohort_process_worker_send_line (CohortWorker  *worker,
+                                 const char    *json,
+                                 gsize          length,
+                                 GError       **error)
+{
+  CohortProcessWorker *self = COHORT_PROCESS_WORKER (worker);
+
+  if (self->channel == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   cohort_worker_get_spec (worker)->channel == COHORT_CHANNEL_NONE
+                     ? _("the cluster has no message channel (Channel=none)")
+                     : _("worker %u is not running"),
+                   cohort_worker_get_id (worker));
+      return FALSE;
+    }
+  return cohort_channel_send (self->channel, json, length, error);
 }
 
 static void
@@ -379,9 +501,16 @@ cohort_process_worker_stop_step (CohortWorker   *worker,
   switch (step)
     {
     case COHORT_STOP_STEP_MESSAGE:
-      /* The message channel arrives with its own issue; until then there
-       * is no channel to carry StopMessage, and the step does not apply. */
-      return FALSE;
+      {
+        g_autoptr(JsonNode) message = NULL;
+
+        /* Skipped when empty, or when there is no channel to carry it. */
+        if (spec->stop_message == NULL || spec->stop_message[0] == '\0' ||
+            self->channel == NULL || !cohort_channel_is_open (self->channel))
+          return FALSE;
+        message = json_from_string (spec->stop_message, NULL);
+        return message != NULL && cohort_worker_send (worker, message, NULL);
+      }
 
     case COHORT_STOP_STEP_SIGNAL:
       signal_group (self, spec->stop_signal);
@@ -415,6 +544,7 @@ cohort_process_worker_dispose (GObject *object)
   g_clear_handle_id (&self->group_poll, g_source_remove);
   output_pipe_close (&self->out);
   output_pipe_close (&self->err);
+  drop_channel (self);
 
   G_OBJECT_CLASS (cohort_process_worker_parent_class)->dispose (object);
 }
@@ -448,6 +578,7 @@ cohort_process_worker_class_init (CohortProcessWorkerClass *klass)
 
   worker_class->launch = cohort_process_worker_launch;
   worker_class->stop_step = cohort_process_worker_stop_step;
+  worker_class->send_line = cohort_process_worker_send_line;
 
   properties[PROP_PID] =
     g_param_spec_int ("pid", NULL, NULL, 0, G_MAXINT, 0,
@@ -473,6 +604,29 @@ cohort_process_worker_new (CohortCluster     *cluster,
                        "spec", spec,
                        "id", id,
                        NULL);
+}
+
+/* Resident memory from /proc/PID/statm, in bytes; 0 when not running. */
+guint64
+cohort_process_worker_get_rss (CohortProcessWorker *self)
+{
+  char path[64];
+  unsigned long size;
+  unsigned long resident;
+  FILE *file;
+  int n;
+
+  g_return_val_if_fail (COHORT_IS_PROCESS_WORKER (self), 0);
+
+  if (self->pid <= 0)
+    return 0;
+  g_snprintf (path, sizeof path, "/proc/%d/statm", (int) self->pid);
+  file = fopen (path, "re");
+  if (file == NULL)
+    return 0;
+  n = fscanf (file, "%lu %lu", &size, &resident);
+  fclose (file);
+  return n == 2 ? (guint64) resident * (guint64) sysconf (_SC_PAGESIZE) : 0;
 }
 
 GPid

@@ -15,5 +15,6 @@ CohortWorker *cohort_process_worker_new     (CohortCluster       *cluster,
                                              CohortClusterSpec   *spec,
                                              guint                id);
 GPid          cohort_process_worker_get_pid (CohortProcessWorker *self);
+guint64       cohort_process_worker_get_rss (CohortProcessWorker *self);
 
 G_END_DECLS

@@ -569,6 +569,10 @@ parse_process_cluster (Ctx               *ctx,
   read_seconds (ctx, "StopTimeout", 3600, FALSE, &spec->stop_timeout_s);
   read_seconds (ctx, "ReadyTimeout", 3600, TRUE, &spec->ready_timeout_s);
 
+  if (spec->ready_timeout_s > 0 && spec->channel == COHORT_CHANNEL_NONE)
+    key_error (ctx, "ReadyTimeout",
+               _("a worker says it is ready on its channel, and Channel is none"));
+
   if (max_memory != NULL)
     {
       guint64 value;

@@ -21,6 +21,18 @@ void _cohort_worker_set_retiring  (CohortWorker       *self,
                                    gboolean            retiring);
 gboolean _cohort_worker_get_retiring (CohortWorker    *self);
 
+void _cohort_worker_received      (CohortWorker       *self,
+                                   JsonNode           *message,
+                                   const char         *text,
+                                   guint64             bytes);
+void _cohort_worker_bad_message   (CohortWorker       *self,
+                                   const char         *reason);
+void _cohort_worker_inherit       (CohortWorker       *self,
+                                   CohortWorker       *predecessor);
+void _cohort_worker_set_incoming  (CohortWorker       *self,
+                                   gboolean            incoming);
+gboolean _cohort_worker_get_incoming (CohortWorker    *self);
+
 char *_cohort_describe_wait_status (int wait_status);
 
 G_END_DECLS

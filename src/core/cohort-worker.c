@@ -9,12 +9,17 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <string.h>
 #include <sys/wait.h>
 
+#include "cohort-channel.h"
 #include "cohort-cluster.h"
 #include "cohort-worker-private.h"
 
-#define MAX_OUTPUT_LINES 1000
+#define MAX_OUTPUT_LINES   1000
+#define MAX_MESSAGES       100
+/* A kept message is for people to read; a larger one is summarized. */
+#define MAX_KEPT_MESSAGE   (16 * 1024)
 
 typedef struct
 {
@@ -40,8 +45,22 @@ typedef struct
   gboolean            start_after_stop;
   char               *restart_reason;
   gboolean            retiring;
+  gboolean            incoming;    /* a reload's replacement, not yet online */
+
+  /* readiness */
+  guint               ready_source;
+  gboolean            ready_timed_out;
 
   GQueue              output;
+
+  /* messages */
+  guint64             messages_in;
+  guint64             messages_out;
+  guint64             bytes_in;
+  guint64             bytes_out;
+  guint64             bad_messages;
+  char               *last_bad_message;
+  GQueue              messages;
 } CohortWorkerPrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (CohortWorker, cohort_worker, G_TYPE_OBJECT)
@@ -62,6 +81,7 @@ enum {
 enum {
   OUTPUT,
   RESTART_SCHEDULED,
+  MESSAGE,
   N_SIGNALS
 };
 
@@ -122,6 +142,7 @@ cohort_worker_dispose (GObject *object)
 
   g_clear_handle_id (&priv->restart_source, g_source_remove);
   g_clear_handle_id (&priv->stop_source, g_source_remove);
+  g_clear_handle_id (&priv->ready_source, g_source_remove);
   g_clear_weak_pointer (&priv->cluster);
 
   G_OBJECT_CLASS (cohort_worker_parent_class)->dispose (object);
@@ -138,6 +159,8 @@ cohort_worker_finalize (GObject *object)
   g_clear_pointer (&priv->reason, g_free);
   g_clear_pointer (&priv->restart_reason, g_free);
   g_queue_clear_full (&priv->output, (GDestroyNotify) cohort_output_line_free);
+  g_queue_clear_full (&priv->messages, (GDestroyNotify) cohort_message_free);
+  g_clear_pointer (&priv->last_bad_message, g_free);
 
   G_OBJECT_CLASS (cohort_worker_parent_class)->finalize (object);
 }
@@ -264,6 +287,16 @@ cohort_worker_class_init (CohortWorkerClass *klass)
   signals[RESTART_SCHEDULED] =
     g_signal_new ("restart-scheduled", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_STRING);
+
+  /**
+   * CohortWorker::message:
+   * @message: the #CohortMessage, valid during the emission
+   *
+   * A message sent to the worker or received from it.
+   */
+  signals[MESSAGE] =
+    g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
 }
 
 static void
@@ -273,6 +306,7 @@ cohort_worker_init (CohortWorker *self)
 
   priv->state = COHORT_WORKER_STATE_STOPPED;
   g_queue_init (&priv->output);
+  g_queue_init (&priv->messages);
 }
 
 /* Accessors */
@@ -400,8 +434,29 @@ _cohort_worker_set_online (CohortWorker *self)
 {
   CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
 
+  g_clear_handle_id (&priv->ready_source, g_source_remove);
   if (priv->state == COHORT_WORKER_STATE_STARTING)
     set_state (self, COHORT_WORKER_STATE_ONLINE);
+}
+
+static void advance_stop (CohortWorker *self, CohortStopStep step);
+
+/* Not ready in time: stopped like any other worker, then restarted under
+ * the restart policy, with "timeout" as its exit. */
+static gboolean
+ready_timeout_cb (gpointer data)
+{
+  CohortWorker *self = data;
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  priv->ready_source = 0;
+  if (priv->state != COHORT_WORKER_STATE_STARTING)
+    return G_SOURCE_REMOVE;
+
+  priv->ready_timed_out = TRUE;
+  set_state (self, COHORT_WORKER_STATE_STOPPING);
+  advance_stop (self, COHORT_STOP_STEP_MESSAGE);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -431,6 +486,13 @@ launch (CohortWorker *self)
   /* Without a readiness handshake, a worker that has exec'd is online. */
   if (priv->spec->ready_timeout_s <= 0)
     set_state (self, COHORT_WORKER_STATE_ONLINE);
+  else
+    {
+      g_clear_handle_id (&priv->ready_source, g_source_remove);
+      priv->ready_timed_out = FALSE;
+      priv->ready_source = g_timeout_add ((guint) (priv->spec->ready_timeout_s * 1000),
+                                          ready_timeout_cb, self);
+    }
 }
 
 /**
@@ -453,8 +515,6 @@ cohort_worker_start (CohortWorker *self)
   priv->start_after_stop = FALSE;
   launch (self);
 }
-
-static void advance_stop (CohortWorker *self, CohortStopStep step);
 
 static gboolean
 stop_timeout_cb (gpointer data)
@@ -552,6 +612,7 @@ cohort_worker_stop (CohortWorker *self)
   g_return_if_fail (COHORT_IS_WORKER (self));
 
   priv->start_after_stop = FALSE;
+  priv->ready_timed_out = FALSE;
   begin_stop (self, COHORT_STOP_STEP_MESSAGE);
 }
 
@@ -568,6 +629,7 @@ cohort_worker_kill (CohortWorker *self)
   g_return_if_fail (COHORT_IS_WORKER (self));
 
   priv->start_after_stop = FALSE;
+  priv->ready_timed_out = FALSE;
   begin_stop (self, COHORT_STOP_STEP_KILL);
 }
 
@@ -688,8 +750,27 @@ _cohort_worker_exited (CohortWorker *self,
   g_autoptr(CohortWorker) hold = g_object_ref (self);
 
   g_clear_handle_id (&priv->stop_source, g_source_remove);
+  g_clear_handle_id (&priv->ready_source, g_source_remove);
   priv->started_at = 0;
   priv->stop_deadline = 0;
+
+  if (priv->ready_timed_out)
+    {
+      priv->ready_timed_out = FALSE;
+      priv->stop_step = COHORT_STOP_STEP_NONE;
+      set_string (self, &priv->last_exit, "timeout", PROP_LAST_EXIT);
+      /* As a failure: a worker that never gets ready must not loop. */
+      apply_restart_policy (self, 1 << 8, uptime);
+      if (priv->state == COHORT_WORKER_STATE_WAITING || priv->state == COHORT_WORKER_STATE_ERRORED)
+        {
+          g_autofree char *reason =
+            g_strdup_printf (_("not ready within %g s; %s"), priv->spec->ready_timeout_s, priv->reason);
+
+          set_string (self, &priv->reason, reason, PROP_REASON);
+        }
+      return;
+    }
+
   set_string (self, &priv->last_exit, last_exit, PROP_LAST_EXIT);
 
   if (priv->state == COHORT_WORKER_STATE_STOPPING)
@@ -739,6 +820,40 @@ _cohort_worker_get_retiring (CohortWorker *self)
 
 /* Output */
 
+/* Copies of the newest @max items of @queue (all for 0), oldest first. */
+static GPtrArray *
+copy_tail (GQueue         *queue,
+           guint           max,
+           GBoxedCopyFunc  copy,
+           GDestroyNotify  free_func)
+{
+  GPtrArray *items = g_ptr_array_new_with_free_func (free_func);
+  guint skip = max > 0 && queue->length > max ? queue->length - max : 0;
+  GList *l = g_queue_peek_nth_link (queue, skip);
+
+  for (; l != NULL; l = l->next)
+    g_ptr_array_add (items, copy (l->data));
+  return items;
+}
+
+static CohortOutputLine *
+output_line_copy (const CohortOutputLine *line)
+{
+  CohortOutputLine *copy = g_memdup2 (line, sizeof *line);
+
+  copy->text = g_strdup (line->text);
+  return copy;
+}
+
+static CohortMessage *
+message_copy (const CohortMessage *message)
+{
+  CohortMessage *copy = g_memdup2 (message, sizeof *message);
+
+  copy->json = g_strdup (message->json);
+  return copy;
+}
+
 void
 _cohort_worker_append_output (CohortWorker       *self,
                               CohortOutputStream  stream,
@@ -773,25 +888,260 @@ cohort_worker_dup_output (CohortWorker *self,
                           guint         max_lines)
 {
   CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
-  GPtrArray *lines;
-  guint skip;
-  guint i = 0;
 
   g_return_val_if_fail (COHORT_IS_WORKER (self), NULL);
+  return copy_tail (&priv->output, max_lines, (GBoxedCopyFunc) output_line_copy,
+                    (GDestroyNotify) cohort_output_line_free);
+}
 
-  lines = g_ptr_array_new_with_free_func ((GDestroyNotify) cohort_output_line_free);
-  skip = max_lines > 0 && priv->output.length > max_lines ? priv->output.length - max_lines : 0;
-  for (GList *l = priv->output.head; l != NULL; l = l->next, i++)
+/* Messages */
+
+void
+cohort_message_free (CohortMessage *message)
+{
+  if (message == NULL)
+    return;
+  g_free (message->json);
+  g_free (message);
+}
+
+static void
+record_message (CohortWorker *self,
+                gboolean      outgoing,
+                const char   *json,
+                gsize         length)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+  CohortMessage *message = g_new0 (CohortMessage, 1);
+
+  message->time = g_get_real_time ();
+  message->worker = priv->id;
+  message->outgoing = outgoing;
+  if (length <= MAX_KEPT_MESSAGE)
+    message->json = g_strndup (json, length);
+  else
+    message->json = g_strdup_printf ("{\"not_kept\":true,\"bytes\":%" G_GSIZE_FORMAT "}", length);
+
+  g_queue_push_tail (&priv->messages, message);
+  if (priv->messages.length > MAX_MESSAGES)
+    cohort_message_free (g_queue_pop_head (&priv->messages));
+
+  g_signal_emit (self, signals[MESSAGE], 0, message);
+}
+
+static gboolean
+is_ready_message (JsonNode *node)
+{
+  if (JSON_NODE_HOLDS_VALUE (node))
+    return json_node_get_value_type (node) == G_TYPE_STRING &&
+           g_strcmp0 (json_node_get_string (node), "ready") == 0;
+  if (JSON_NODE_HOLDS_OBJECT (node))
     {
-      const CohortOutputLine *line = l->data;
-      CohortOutputLine *copy;
+      JsonNode *ready = json_object_get_member (json_node_get_object (node), "ready");
 
-      if (i < skip)
-        continue;
-      copy = g_new0 (CohortOutputLine, 1);
-      *copy = *line;
-      copy->text = g_strdup (line->text);
-      g_ptr_array_add (lines, copy);
+      return ready != NULL && JSON_NODE_HOLDS_VALUE (ready) &&
+             json_node_get_value_type (ready) == G_TYPE_BOOLEAN &&
+             json_node_get_boolean (ready);
     }
-  return lines;
+  return FALSE;
+}
+
+void
+_cohort_worker_received (CohortWorker *self,
+                         JsonNode     *node,
+                         const char   *text,
+                         guint64       bytes)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  priv->messages_in++;
+  priv->bytes_in += bytes + 1;
+  record_message (self, FALSE, text, strlen (text));
+
+  if (is_ready_message (node) && priv->state == COHORT_WORKER_STATE_STARTING)
+    _cohort_worker_set_online (self);
+}
+
+void
+_cohort_worker_bad_message (CohortWorker *self,
+                            const char   *reason)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  priv->bad_messages++;
+  if (g_strcmp0 (priv->last_bad_message, reason) != 0)
+    {
+      g_free (priv->last_bad_message);
+      priv->last_bad_message = g_strdup (reason);
+    }
+}
+
+/**
+ * cohort_worker_send:
+ * @message: any JSON value but an object whose "cmd" starts with NODE_
+ *   (those are Node's own)
+ *
+ * Returns: %FALSE if the worker has no open channel, or does not read
+ *   what it is sent (its queue is full): nothing is silently lost
+ */
+gboolean
+cohort_worker_send (CohortWorker  *self,
+                    JsonNode      *message,
+                    GError       **error)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+  CohortWorkerClass *klass;
+  g_autofree char *json = NULL;
+  gsize length;
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), FALSE);
+  g_return_val_if_fail (message != NULL, FALSE);
+
+  if (cohort_message_is_internal (message))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           _("objects whose “cmd” starts with NODE_ are Node's own and cannot be sent"));
+      return FALSE;
+    }
+
+  klass = COHORT_WORKER_GET_CLASS (self);
+  if (klass->send_line == NULL || !cohort_worker_is_running (self))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                   _("worker %u is not running"), priv->id);
+      return FALSE;
+    }
+
+  json = json_to_string (message, FALSE);
+  length = strlen (json);
+  if (!klass->send_line (self, json, length, error))
+    return FALSE;
+
+  priv->messages_out++;
+  priv->bytes_out += length + 1;
+  record_message (self, TRUE, json, length);
+  return TRUE;
+}
+
+guint64
+cohort_worker_get_messages_in (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), 0);
+  return priv->messages_in;
+}
+
+guint64
+cohort_worker_get_messages_out (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), 0);
+  return priv->messages_out;
+}
+
+guint64
+cohort_worker_get_bytes_in (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), 0);
+  return priv->bytes_in;
+}
+
+guint64
+cohort_worker_get_bytes_out (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), 0);
+  return priv->bytes_out;
+}
+
+guint64
+cohort_worker_get_bad_messages (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), 0);
+  return priv->bad_messages;
+}
+
+/* Why the last bad message was dropped, or NULL. */
+const char *
+cohort_worker_get_last_bad_message (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), NULL);
+  return priv->last_bad_message;
+}
+
+/**
+ * cohort_worker_dup_messages:
+ * @max_messages: at most this many of the newest; 0 for all kept
+ *
+ * Returns: (transfer container) (element-type CohortMessage): recent
+ *   messages in and out, oldest first
+ */
+GPtrArray *
+cohort_worker_dup_messages (CohortWorker *self,
+                            guint         max_messages)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), NULL);
+  return copy_tail (&priv->messages, max_messages, (GBoxedCopyFunc) message_copy,
+                    (GDestroyNotify) cohort_message_free);
+}
+
+/* Reload */
+
+/* A reload's replacement takes over the slot's history: its restarts (one
+ * more), counters, output and messages. */
+void
+_cohort_worker_inherit (CohortWorker *self,
+                        CohortWorker *predecessor)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+  CohortWorkerPrivate *old = cohort_worker_get_instance_private (predecessor);
+
+  priv->restarts = old->restarts + 1;
+  priv->messages_in = old->messages_in;
+  priv->messages_out = old->messages_out;
+  priv->bytes_in = old->bytes_in;
+  priv->bytes_out = old->bytes_out;
+  priv->bad_messages = old->bad_messages;
+  g_free (priv->last_bad_message);
+  priv->last_bad_message = g_strdup (old->last_bad_message);
+
+  /* Older lines first, then whatever the replacement already said. */
+  while (old->output.length > 0)
+    g_queue_push_head (&priv->output, g_queue_pop_tail (&old->output));
+  while (priv->output.length > MAX_OUTPUT_LINES)
+    cohort_output_line_free (g_queue_pop_head (&priv->output));
+  while (old->messages.length > 0)
+    g_queue_push_head (&priv->messages, g_queue_pop_tail (&old->messages));
+  while (priv->messages.length > MAX_MESSAGES)
+    cohort_message_free (g_queue_pop_head (&priv->messages));
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESTARTS]);
+}
+
+void
+_cohort_worker_set_incoming (CohortWorker *self,
+                             gboolean      incoming)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  priv->incoming = incoming;
+}
+
+gboolean
+_cohort_worker_get_incoming (CohortWorker *self)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  return priv->incoming;
 }

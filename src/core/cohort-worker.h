@@ -4,6 +4,7 @@
 #pragma once
 
 #include <glib-object.h>
+#include <json-glib/json-glib.h>
 
 #include "cohort-cluster-spec.h"
 #include "cohort-enums.h"
@@ -23,6 +24,14 @@ typedef struct
   char               *text;
 } CohortOutputLine;
 
+typedef struct
+{
+  gint64    time;      /* wall clock, µs */
+  guint     worker;    /* the worker's id */
+  gboolean  outgoing;  /* sent by Cohort (out) or received (in) */
+  char     *json;      /* the message, compact JSON */
+} CohortMessage;
+
 struct _CohortWorkerClass
 {
   GObjectClass parent_class;
@@ -36,6 +45,11 @@ struct _CohortWorkerClass
    * does not apply to this worker (no channel for the message step). */
   gboolean (*stop_step) (CohortWorker   *self,
                          CohortStopStep  step);
+  /* Deliver one message (compact JSON, no newline) to the worker. */
+  gboolean (*send_line) (CohortWorker   *self,
+                         const char     *json,
+                         gsize           length,
+                         GError        **error);
 
   gpointer padding[8];
 };
@@ -62,5 +76,18 @@ void               cohort_worker_restart            (CohortWorker *self,
 GPtrArray         *cohort_worker_dup_output         (CohortWorker *self,
                                                      guint         max_lines);
 void               cohort_output_line_free          (CohortOutputLine *line);
+
+gboolean           cohort_worker_send               (CohortWorker *self,
+                                                     JsonNode     *message,
+                                                     GError      **error);
+guint64            cohort_worker_get_messages_in    (CohortWorker *self);
+guint64            cohort_worker_get_messages_out   (CohortWorker *self);
+guint64            cohort_worker_get_bytes_in       (CohortWorker *self);
+guint64            cohort_worker_get_bytes_out      (CohortWorker *self);
+guint64            cohort_worker_get_bad_messages   (CohortWorker *self);
+const char        *cohort_worker_get_last_bad_message (CohortWorker *self);
+GPtrArray         *cohort_worker_dup_messages       (CohortWorker *self,
+                                                     guint         max_messages);
+void               cohort_message_free              (CohortMessage *message);
 
 G_END_DECLS

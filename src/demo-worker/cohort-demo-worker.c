@@ -14,6 +14,17 @@
  * connection ("Connection: close"), then a lingering close: shut down the
  * write side and read until the client closes, so that a request with
  * unread bytes does not turn our close into a reset that eats the response.
+ *
+ * The channel: when COHORT_CHANNEL_FD names a socket (Cohort's message
+ * channel), it speaks newline-delimited JSON on it, non-blocking, in the same
+ * main loop.  Out: "ready" once listening, {"requests": N} every 10 s,
+ * {"pong": X, "worker": ID} for {"ping": X}, {"worker": ID, "requests": N,
+ * "uptime_ms": T} for "stats".  In: "shutdown" stops gracefully, like SIGTERM.
+ * Lines over 1 MiB, invalid UTF-8, invalid JSON and JSON nested deeper than
+ * 64 levels are dropped with a note on stderr; other messages are ignored.
+ * Every line written is built by json-glib (valid JSON, never over 1 MiB);
+ * while the peer does not read, at most 4 MiB wait and newer messages are
+ * dropped whole.  At EOF (Cohort gone) the channel closes; serving goes on.
  */
 
 #define _GNU_SOURCE
@@ -35,6 +46,8 @@
 
 #include <glib.h>
 #include <glib-unix.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
 
 #define EXIT_USAGE           64
 #define LISTEN_FD            3
@@ -47,6 +60,11 @@
 #define ACCEPT_RETRY_MS      100
 #define WORK_MAX_MS          5000
 #define LOG_TARGET_MAX       256
+#define CHANNEL_LINE_MAX     (1024 * 1024)
+#define CHANNEL_OUT_MAX      (4 * 1024 * 1024)
+#define CHANNEL_READ_CHUNK   (64 * 1024)
+#define CHANNEL_DEPTH_MAX    64
+#define HEARTBEAT_SECONDS    10
 
 typedef struct _Server Server;
 
@@ -85,6 +103,19 @@ struct _Server
   GQueue      connections;
   gboolean    stopping;
   int         exit_status;
+  guint64     requests;
+  gint64      started;            /* monotonic, microseconds */
+
+  /* The message channel; fd -1: none, or closed. */
+  int         channel_fd;
+  guint       channel_in_id;
+  guint       channel_out_id;
+  guint       heartbeat_id;
+  GString    *channel_in;
+  gboolean    channel_discarding;
+  GString    *channel_out;
+  gsize       channel_out_sent;
+  gboolean    channel_out_full;   /* a drop was noted; quiet until it drains */
 };
 
 static gboolean on_connection_io (int          fd,
@@ -260,6 +291,8 @@ connection_respond (Connection  *conn,
                           extra_headers ? extra_headers : "");
   if (!head_only)
     g_string_append (response, body);
+
+  conn->server->requests++;
 
   conn->response = response;
   conn->sent = 0;
@@ -781,17 +814,13 @@ on_grace_expired (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-static gboolean
-on_stop_signal (gpointer user_data)
+/* Stops accepting; quits once the connections are done (or after the grace
+ * period).  Does nothing if already stopping. */
+static void
+server_stop (Server *server)
 {
-  Server *server = user_data;
-
   if (server->stopping)
-    {
-      /* A second signal: do not wait for the stragglers. */
-      g_main_loop_quit (server->loop);
-      return G_SOURCE_CONTINUE;
-    }
+    return;
 
   server->stopping = TRUE;
   g_clear_handle_id (&server->listen_id, g_source_remove);
@@ -807,8 +836,470 @@ on_stop_signal (gpointer user_data)
     g_main_loop_quit (server->loop);
   else
     server->grace_id = g_timeout_add (SHUTDOWN_GRACE_MS, on_grace_expired, server);
+}
+
+static gboolean
+on_stop_signal (gpointer user_data)
+{
+  Server *server = user_data;
+
+  if (server->stopping)
+    {
+      /* A second request (after a signal or a "shutdown" message): do not
+       * wait for the stragglers. */
+      g_main_loop_quit (server->loop);
+      return G_SOURCE_CONTINUE;
+    }
+
+  server_stop (server);
 
   return G_SOURCE_CONTINUE;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The message channel                                                    */
+/* ---------------------------------------------------------------------- */
+
+static void     channel_close      (Server   *server);
+static gboolean on_channel_out     (int          fd,
+                                    GIOCondition condition,
+                                    gpointer     user_data);
+
+/* Writes what is pending; watches for room if the peer is slow.  Returns
+ * FALSE if the channel was closed (peer gone). */
+static gboolean
+channel_flush (Server *server)
+{
+  GString *out = server->channel_out;
+
+  while (server->channel_out_sent < out->len)
+    {
+      ssize_t n = send (server->channel_fd,
+                        out->str + server->channel_out_sent,
+                        out->len - server->channel_out_sent,
+                        MSG_NOSIGNAL | MSG_DONTWAIT);
+
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          if (errno == EAGAIN || errno == EWOULDBLOCK)
+            {
+              if (server->channel_out_id == 0)
+                server->channel_out_id = g_unix_fd_add (server->channel_fd, G_IO_OUT,
+                                                        on_channel_out, server);
+              return TRUE;
+            }
+          if (errno != EPIPE && errno != ECONNRESET)
+            g_printerr ("cohort-demo-worker: channel: %s\n", g_strerror (errno));
+          channel_close (server);
+          return FALSE;
+        }
+      server->channel_out_sent += (gsize) n;
+    }
+
+  g_string_truncate (out, 0);
+  server->channel_out_sent = 0;
+  server->channel_out_full = FALSE;
+  g_clear_handle_id (&server->channel_out_id, g_source_remove);
+
+  return TRUE;
+}
+
+static gboolean
+on_channel_out (int          fd,
+                GIOCondition condition,
+                gpointer     user_data)
+{
+  Server *server = user_data;
+  guint id = server->channel_out_id;
+
+  if (!channel_flush (server))
+    return G_SOURCE_REMOVE;         /* channel_close() removed this source */
+
+  /* channel_flush() clears channel_out_id once everything is written;
+   * it has then removed this very source already. */
+  return server->channel_out_id == id ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+/* Sends NODE as one line; takes NODE.  Messages are whole or not at all. */
+static void
+channel_send (Server   *server,
+              JsonNode *node)
+{
+  g_autofree char *text = NULL;
+  gsize len;
+
+  if (server->channel_fd < 0)
+    {
+      json_node_unref (node);
+      return;
+    }
+
+  text = json_to_string (node, FALSE);
+  json_node_unref (node);
+  len = strlen (text);
+
+  if (len > CHANNEL_LINE_MAX)
+    {
+      g_printerr ("cohort-demo-worker: channel: not sending a %" G_GSIZE_FORMAT
+                  "-byte message (over 1 MiB)\n", len);
+      return;
+    }
+  if (server->channel_out->len + len + 1 > CHANNEL_OUT_MAX)
+    {
+      if (!server->channel_out_full)
+        g_printerr ("cohort-demo-worker: channel: the peer is not reading; "
+                    "dropping messages\n");
+      server->channel_out_full = TRUE;
+      return;
+    }
+
+  g_string_append_len (server->channel_out, text, (gssize) len);
+  g_string_append_c (server->channel_out, '\n');
+  if (server->channel_out_id == 0)
+    channel_flush (server);
+}
+
+/* COHORT_WORKER_ID as a JSON number when it is one, else as a string. */
+static void
+builder_add_worker_id (JsonBuilder *builder,
+                       const char  *id)
+{
+  gint64 value;
+
+  json_builder_set_member_name (builder, "worker");
+  if (g_ascii_string_to_signed (id, 10, 0, G_MAXINT32, &value, NULL))
+    json_builder_add_int_value (builder, value);
+  else
+    json_builder_add_string_value (builder, id);
+}
+
+static void
+channel_send_string (Server     *server,
+                     const char *value)
+{
+  JsonNode *node = json_node_new (JSON_NODE_VALUE);
+
+  json_node_set_string (node, value);
+  channel_send (server, node);
+}
+
+static void
+channel_send_requests (Server *server)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "requests");
+  json_builder_add_int_value (builder, (gint64) MIN (server->requests, (guint64) G_MAXINT64));
+  json_builder_end_object (builder);
+  channel_send (server, json_builder_get_root (builder));
+}
+
+static void
+channel_send_stats (Server *server)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
+
+  json_builder_begin_object (builder);
+  builder_add_worker_id (builder, server->id);
+  json_builder_set_member_name (builder, "requests");
+  json_builder_add_int_value (builder, (gint64) MIN (server->requests, (guint64) G_MAXINT64));
+  json_builder_set_member_name (builder, "uptime_ms");
+  json_builder_add_int_value (builder, (g_get_monotonic_time () - server->started) / 1000);
+  json_builder_end_object (builder);
+  channel_send (server, json_builder_get_root (builder));
+}
+
+/* json-glib writes a non-finite double as "inf.0"/"nan.0": not JSON. */
+static gboolean
+node_is_finite (JsonNode *node)
+{
+  switch (json_node_get_node_type (node))
+    {
+    case JSON_NODE_VALUE:
+      return json_node_get_value_type (node) != G_TYPE_DOUBLE
+             || isfinite (json_node_get_double (node));
+
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          if (!node_is_finite (json_array_get_element (array, i)))
+            return FALSE;
+        return TRUE;
+      }
+
+    case JSON_NODE_OBJECT:
+      {
+        JsonObjectIter iter;
+        const char *name;
+        JsonNode *member;
+
+        json_object_iter_init (&iter, json_node_get_object (node));
+        while (json_object_iter_next (&iter, &name, &member))
+          if (!node_is_finite (member))
+            return FALSE;
+        return TRUE;
+      }
+
+    case JSON_NODE_NULL:
+    default:
+      return TRUE;
+    }
+}
+
+static void
+channel_send_pong (Server   *server,
+                   JsonNode *value)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "pong");
+  json_builder_add_value (builder, json_node_copy (value));
+  builder_add_worker_id (builder, server->id);
+  json_builder_end_object (builder);
+  channel_send (server, json_builder_get_root (builder));
+}
+
+/* json-glib's parser recurses once per level: bound the nesting before
+ * handing it a line, so that "[[[[..." cannot overflow the stack. */
+static gboolean
+json_depth_ok (const char *line,
+               gsize       len)
+{
+  gboolean in_string = FALSE;
+  gboolean escaped = FALSE;
+  guint depth = 0;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = line[i];
+
+      if (in_string)
+        {
+          if (escaped)
+            escaped = FALSE;
+          else if (c == '\\')
+            escaped = TRUE;
+          else if (c == '"')
+            in_string = FALSE;
+        }
+      else if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth > CHANNEL_DEPTH_MAX)
+            return FALSE;
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+
+  return TRUE;
+}
+
+static void
+channel_handle_line (Server     *server,
+                     const char *line,
+                     gsize       len)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonNode *root;
+
+  if (!g_utf8_validate_len (line, len, NULL))
+    {
+      g_printerr ("cohort-demo-worker: channel: dropped a line that is not UTF-8\n");
+      return;
+    }
+  if (!json_depth_ok (line, len))
+    {
+      g_printerr ("cohort-demo-worker: channel: dropped a line nested over %d levels\n",
+                  CHANNEL_DEPTH_MAX);
+      return;
+    }
+
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, line, (gssize) len, &error))
+    {
+      g_printerr ("cohort-demo-worker: channel: dropped a line that is not JSON: %s\n",
+                  error->message);
+      return;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL)
+    return;                         /* a blank line */
+
+  if (JSON_NODE_HOLDS_VALUE (root) && json_node_get_value_type (root) == G_TYPE_STRING)
+    {
+      const char *message = json_node_get_string (root);
+
+      if (strcmp (message, "shutdown") == 0)
+        server_stop (server);
+      else if (strcmp (message, "stats") == 0)
+        channel_send_stats (server);
+    }
+  else if (JSON_NODE_HOLDS_OBJECT (root))
+    {
+      JsonNode *ping = json_object_get_member (json_node_get_object (root), "ping");
+
+      if (ping != NULL)
+        {
+          if (node_is_finite (ping))
+            channel_send_pong (server, ping);
+          else
+            g_printerr ("cohort-demo-worker: channel: not answering a ping with a "
+                        "number JSON cannot hold\n");
+        }
+    }
+}
+
+/* Splits DATA into lines, completing the one in progress; drops (with a
+ * note) any line over CHANNEL_LINE_MAX. */
+static void
+channel_feed (Server     *server,
+              const char *data,
+              gsize       len)
+{
+  const char *p = data;
+  const char *end = data + len;
+
+  while (p < end && server->channel_fd >= 0)
+    {
+      const char *nl = memchr (p, '\n', (gsize) (end - p));
+      gsize seg = (gsize) ((nl != NULL ? nl : end) - p);
+      GString *in = server->channel_in;
+
+      if (server->channel_discarding)
+        {
+          if (nl != NULL)
+            server->channel_discarding = FALSE;
+        }
+      else if (in->len + seg > CHANNEL_LINE_MAX)
+        {
+          g_printerr ("cohort-demo-worker: channel: dropped a line over 1 MiB\n");
+          g_string_truncate (in, 0);
+          server->channel_discarding = nl == NULL;
+        }
+      else if (nl != NULL && in->len == 0)
+        {
+          /* The whole line is in DATA: no copy. */
+          channel_handle_line (server, p, seg);
+        }
+      else
+        {
+          g_string_append_len (in, p, (gssize) seg);
+          if (nl != NULL)
+            {
+              channel_handle_line (server, in->str, in->len);
+              g_string_truncate (in, 0);
+            }
+        }
+
+      p = nl != NULL ? nl + 1 : end;
+    }
+}
+
+static gboolean
+on_channel_in (int          fd,
+               GIOCondition condition,
+               gpointer     user_data)
+{
+  Server *server = user_data;
+  char buf[CHANNEL_READ_CHUNK];
+  ssize_t n;
+
+  /* One read per dispatch: requests get their turn however fast Cohort writes. */
+  n = recv (fd, buf, sizeof buf, MSG_DONTWAIT);
+  if (n < 0)
+    {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+        return G_SOURCE_CONTINUE;
+      if (errno != ECONNRESET)
+        g_printerr ("cohort-demo-worker: channel: %s\n", g_strerror (errno));
+      n = 0;
+    }
+  if (n == 0)
+    {
+      /* Cohort is gone (or closed the channel): keep serving without it. */
+      server->channel_in_id = 0;
+      channel_close (server);
+      return G_SOURCE_REMOVE;
+    }
+
+  channel_feed (server, buf, (gsize) n);
+
+  /* A failed write inside may have closed the channel and removed us. */
+  return server->channel_in_id != 0 ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_heartbeat (gpointer user_data)
+{
+  Server *server = user_data;
+
+  channel_send_requests (server);
+
+  return server->heartbeat_id != 0 ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static void
+channel_close (Server *server)
+{
+  if (server->channel_fd < 0)
+    return;
+
+  g_clear_handle_id (&server->channel_in_id, g_source_remove);
+  g_clear_handle_id (&server->channel_out_id, g_source_remove);
+  g_clear_handle_id (&server->heartbeat_id, g_source_remove);
+  close (server->channel_fd);
+  server->channel_fd = -1;
+  g_string_truncate (server->channel_in, 0);
+  g_string_truncate (server->channel_out, 0);
+  server->channel_out_sent = 0;
+}
+
+/* Takes up COHORT_CHANNEL_FD if it names a socket; warns and goes on
+ * without a channel otherwise. */
+static void
+channel_open (Server *server)
+{
+  const char *value = g_getenv ("COHORT_CHANNEL_FD");
+  struct stat st;
+  gint64 fd;
+  int flags;
+
+  server->channel_fd = -1;
+  server->channel_in = g_string_new (NULL);
+  server->channel_out = g_string_new (NULL);
+
+  if (value == NULL)
+    return;
+  if (!g_ascii_string_to_signed (value, 10, 0, G_MAXINT, &fd, NULL)
+      || fstat ((int) fd, &st) < 0 || !S_ISSOCK (st.st_mode))
+    {
+      g_printerr ("cohort-demo-worker: COHORT_CHANNEL_FD=%s is not a socket; "
+                  "no channel\n", value);
+      return;
+    }
+
+  flags = fcntl ((int) fd, F_GETFL);
+  if (flags < 0 || fcntl ((int) fd, F_SETFL, flags | O_NONBLOCK) < 0
+      || fcntl ((int) fd, F_SETFD, FD_CLOEXEC) < 0)
+    {
+      g_printerr ("cohort-demo-worker: channel fd %d: %s; no channel\n",
+                  (int) fd, g_strerror (errno));
+      return;
+    }
+
+  server->channel_fd = (int) fd;
+  server->channel_in_id = g_unix_fd_add (server->channel_fd, G_IO_IN,
+                                         on_channel_in, server);
+  server->heartbeat_id = g_timeout_add_seconds (HEARTBEAT_SECONDS, on_heartbeat, server);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -852,7 +1343,15 @@ main (int    argc,
     "  GET /health      ok\n"
     "\n"
     "Identifies itself by COHORT_WORKER_ID. SIGTERM or SIGINT stops it\n"
-    "gracefully: in-flight requests get up to 2 seconds.");
+    "gracefully: in-flight requests get up to 2 seconds.\n"
+    "\n"
+    "Channel: when COHORT_CHANNEL_FD names a socket (Cohort's message channel),\n"
+    "it speaks newline-delimited JSON there:\n"
+    "  sends \"ready\" once listening, and {\"requests\": N} every 10 seconds;\n"
+    "  \"shutdown\"      stops gracefully, like SIGTERM\n"
+    "  {\"ping\": X}     answers {\"pong\": X, \"worker\": ID}\n"
+    "  \"stats\"         answers {\"worker\": ID, \"requests\": N, \"uptime_ms\": T}\n"
+    "If the channel closes, it keeps serving.");
   g_option_context_add_main_entries (context, entries, NULL);
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -885,6 +1384,7 @@ main (int    argc,
 
   server.id = id;
   server.pid = (long) getpid ();
+  server.started = g_get_monotonic_time ();
   g_queue_init (&server.connections);
   server.listen_fd = open_listener (port);
   if (server.listen_fd < 0)
@@ -899,6 +1399,10 @@ main (int    argc,
   sigint_id = g_unix_signal_add (SIGINT, on_stop_signal, &server);
   server_resume_accepting (&server);
 
+  /* Listening: tell Cohort (if there is a channel). */
+  channel_open (&server);
+  channel_send_string (&server, "ready");
+
   g_main_loop_run (server.loop);
 
   server.stopping = TRUE;
@@ -909,6 +1413,9 @@ main (int    argc,
   g_clear_handle_id (&server.grace_id, g_source_remove);
   g_source_remove (sigterm_id);
   g_source_remove (sigint_id);
+  channel_close (&server);
+  g_string_free (server.channel_in, TRUE);
+  g_string_free (server.channel_out, TRUE);
   if (server.listen_fd >= 0)
     close (server.listen_fd);
   g_main_loop_unref (server.loop);

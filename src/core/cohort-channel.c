@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* cohort-channel.c: newline-delimited JSON over a socketpair, the framing
+ * of Node's IPC channel in json mode, so Node workers need no change and
+ * any other language can speak it.
+ *
+ * Everything a worker can do to the channel is bounded: a line is at most
+ * COHORT_CHANNEL_MAX_LINE (longer ones are dropped and counted as bad),
+ * each main-loop dispatch reads at most READ_BUDGET bytes (a flood is read
+ * at a bounded rate and the socket's buffer holds the worker back), and
+ * what the worker does not read is queued up to COHORT_CHANNEL_MAX_QUEUED,
+ * past which sends are refused with an error rather than silently lost.
+ * Cohort only ever writes valid JSON, since one invalid line kills a Node
+ * worker, and never an object whose "cmd" starts with NODE_. */
+
+#include "config.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <glib/gi18n-lib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cohort-channel.h"
+#include "cohort-line-reader.h"
+
+#define READ_CHUNK    (16 * 1024)
+#define READ_BUDGET   (64 * 1024)
+#define MAX_RIGHTS    16
+
+struct _CohortChannel
+{
+  GObject           parent_instance;
+
+  int               fd;
+  guint             in_source;
+  guint             out_source;
+  CohortLineReader *reader;
+  JsonParser       *parser;
+  GByteArray       *queue;
+  gsize             queue_offset;
+};
+
+G_DEFINE_FINAL_TYPE (CohortChannel, cohort_channel, G_TYPE_OBJECT)
+
+enum {
+  MESSAGE,
+  BAD_MESSAGE,
+  CLOSED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static gboolean write_queue (CohortChannel *self);
+
+/* Node's own messages ({"cmd": "NODE_…"}) are not the program's. */
+gboolean
+cohort_message_is_internal (JsonNode *node)
+{
+  JsonObject *object;
+  const char *cmd;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return FALSE;
+  object = json_node_get_object (node);
+  if (!json_object_has_member (object, "cmd"))
+    return FALSE;
+  cmd = json_object_get_string_member_with_default (object, "cmd", NULL);
+  return cmd != NULL && g_str_has_prefix (cmd, "NODE_");
+}
+
+static void
+queue_raw (CohortChannel *self,
+           const char    *data,
+           gsize          length)
+{
+  g_byte_array_append (self->queue, (const guint8 *) data, length);
+  write_queue (self);
+}
+
+static void
+handle_internal (CohortChannel *self,
+                 JsonObject    *object)
+{
+  const char *cmd = json_object_get_string_member (object, "cmd");
+
+  /* A handle sent with process.send(msg, handle): Node holds back every
+   * later message until the parent answers. The descriptor itself was
+   * closed on arrival; the message it came with is the program's. */
+  if (g_str_equal (cmd, "NODE_HANDLE"))
+    {
+      static const char ack[] = "{\"cmd\":\"NODE_HANDLE_ACK\"}\n";
+      JsonNode *inner = json_object_get_member (object, "msg");
+
+      queue_raw (self, ack, sizeof ack - 1);
+      if (inner != NULL)
+        {
+          g_autofree char *text = json_to_string (inner, FALSE);
+
+          g_signal_emit (self, signals[MESSAGE], 0, inner, text, (guint64) strlen (text));
+        }
+      return;
+    }
+
+  g_debug ("channel: ignoring Node's internal %s", cmd);
+}
+
+static void
+line_cb (const char *line,
+         gsize       length,
+         gboolean    truncated,
+         gpointer    user_data)
+{
+  CohortChannel *self = user_data;
+  g_autoptr(GError) error = NULL;
+  JsonNode *root;
+
+  if (truncated)
+    {
+      g_signal_emit (self, signals[BAD_MESSAGE], 0, _("line longer than 1 MiB"));
+      return;
+    }
+  if (length == 0)
+    return;
+  if (!g_utf8_validate_len (line, length, NULL))
+    {
+      g_signal_emit (self, signals[BAD_MESSAGE], 0, _("invalid UTF-8"));
+      return;
+    }
+  if (!json_parser_load_from_data (self->parser, line, length, &error))
+    {
+      g_autofree char *reason = g_strdup_printf (_("invalid JSON: %s"), error->message);
+
+      g_signal_emit (self, signals[BAD_MESSAGE], 0, reason);
+      return;
+    }
+
+  root = json_parser_get_root (self->parser);
+  if (root == NULL)
+    return;
+  if (cohort_message_is_internal (root))
+    {
+      handle_internal (self, json_node_get_object (root));
+      return;
+    }
+
+  {
+    g_autofree char *text = g_strndup (line, length);
+
+    g_signal_emit (self, signals[MESSAGE], 0, root, text, (guint64) length);
+  }
+}
+
+static void
+close_fd (CohortChannel *self)
+{
+  g_clear_handle_id (&self->in_source, g_source_remove);
+  g_clear_handle_id (&self->out_source, g_source_remove);
+  if (self->fd >= 0)
+    {
+      close (self->fd);
+      self->fd = -1;
+    }
+}
+
+static void
+closed (CohortChannel *self)
+{
+  gboolean was_open = self->fd >= 0;
+
+  if (self->reader != NULL)
+    cohort_line_reader_flush (self->reader);
+  close_fd (self);
+  g_byte_array_set_size (self->queue, 0);
+  self->queue_offset = 0;
+  if (was_open)
+    g_signal_emit (self, signals[CLOSED], 0);
+}
+
+/* Reads what one dispatch may: at most READ_BUDGET bytes. Descriptors that
+ * arrive with Node's handle messages are closed at once. */
+static gboolean
+read_some (CohortChannel *self)
+{
+  gsize budget = READ_BUDGET;
+
+  while (budget > 0 && self->fd >= 0)
+    {
+      char buf[READ_CHUNK];
+      char control[CMSG_SPACE (sizeof (int) * MAX_RIGHTS)];
+      struct iovec iov = { buf, MIN (sizeof buf, budget) };
+      struct msghdr msg = { 0 };
+      ssize_t n;
+
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+
+      n = recvmsg (self->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return TRUE;
+      if (n <= 0)
+        {
+          closed (self);
+          return FALSE;
+        }
+
+      for (struct cmsghdr *c = CMSG_FIRSTHDR (&msg); c != NULL; c = CMSG_NXTHDR (&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+          {
+            int count = (c->cmsg_len - CMSG_LEN (0)) / sizeof (int);
+            int fds[MAX_RIGHTS];
+
+            memcpy (fds, CMSG_DATA (c), sizeof (int) * MIN (count, MAX_RIGHTS));
+            for (int i = 0; i < MIN (count, MAX_RIGHTS); i++)
+              close (fds[i]);
+          }
+
+      budget -= n;
+      cohort_line_reader_feed (self->reader, buf, n);
+    }
+  return self->fd >= 0;
+}
+
+static gboolean
+readable_cb (int          fd,
+             GIOCondition condition,
+             gpointer     user_data)
+{
+  CohortChannel *self = user_data;
+  g_autoptr(CohortChannel) hold = g_object_ref (self);
+
+  if (!read_some (self))
+    {
+      self->in_source = 0;
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+writable_cb (int          fd,
+             GIOCondition condition,
+             gpointer     user_data)
+{
+  CohortChannel *self = user_data;
+
+  self->out_source = 0;
+  write_queue (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Writes what the socket takes now; the rest waits for G_IO_OUT. */
+static gboolean
+write_queue (CohortChannel *self)
+{
+  while (self->fd >= 0 && self->queue_offset < self->queue->len)
+    {
+      ssize_t n = send (self->fd, self->queue->data + self->queue_offset,
+                        self->queue->len - self->queue_offset, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        {
+          if (self->out_source == 0)
+            self->out_source = g_unix_fd_add (self->fd, G_IO_OUT, writable_cb, self);
+          return TRUE;
+        }
+      if (n < 0)
+        {
+          g_debug ("channel: write failed: %s", g_strerror (errno));
+          closed (self);
+          return FALSE;
+        }
+      self->queue_offset += n;
+    }
+
+  if (self->queue_offset == self->queue->len)
+    {
+      g_byte_array_set_size (self->queue, 0);
+      self->queue_offset = 0;
+    }
+  else if (self->queue_offset > self->queue->len / 2)
+    {
+      g_byte_array_remove_range (self->queue, 0, self->queue_offset);
+      self->queue_offset = 0;
+    }
+  return TRUE;
+}
+
+static void
+cohort_channel_dispose (GObject *object)
+{
+  CohortChannel *self = (CohortChannel *) object;
+
+  close_fd (self);
+
+  G_OBJECT_CLASS (cohort_channel_parent_class)->dispose (object);
+}
+
+static void
+cohort_channel_finalize (GObject *object)
+{
+  CohortChannel *self = (CohortChannel *) object;
+
+  g_clear_pointer (&self->reader, cohort_line_reader_free);
+  g_clear_object (&self->parser);
+  g_clear_pointer (&self->queue, g_byte_array_unref);
+
+  G_OBJECT_CLASS (cohort_channel_parent_class)->finalize (object);
+}
+
+static void
+cohort_channel_class_init (CohortChannelClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = cohort_channel_dispose;
+  object_class->finalize = cohort_channel_finalize;
+
+  /**
+   * CohortChannel::message:
+   * @node: the message, valid during the emission only
+   * @text: its line, as received
+   * @bytes: its length on the wire
+   */
+  signals[MESSAGE] =
+    g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 3,
+                  JSON_TYPE_NODE | G_SIGNAL_TYPE_STATIC_SCOPE,
+                  G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
+                  G_TYPE_UINT64);
+  signals[BAD_MESSAGE] =
+    g_signal_new ("bad-message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[CLOSED] =
+    g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+cohort_channel_init (CohortChannel *self)
+{
+  self->fd = -1;
+  self->parser = json_parser_new_immutable ();
+  self->queue = g_byte_array_new ();
+  self->reader = cohort_line_reader_new (COHORT_CHANNEL_MAX_LINE, line_cb, self);
+}
+
+/**
+ * cohort_channel_new:
+ * @fd: Cohort's end of the socketpair; the channel owns it
+ */
+CohortChannel *
+cohort_channel_new (int fd)
+{
+  CohortChannel *self;
+
+  g_return_val_if_fail (fd >= 0, NULL);
+
+  self = g_object_new (COHORT_TYPE_CHANNEL, NULL);
+  self->fd = fd;
+  g_unix_set_fd_nonblocking (fd, TRUE, NULL);
+  self->in_source = g_unix_fd_add (fd, G_IO_IN | G_IO_HUP | G_IO_ERR, readable_cb, self);
+  return self;
+}
+
+/**
+ * cohort_channel_send:
+ * @json: one JSON value, compact (no newline)
+ *
+ * Queues @json and a newline. Refused when the channel is closed, or when
+ * the worker has left COHORT_CHANNEL_MAX_QUEUED bytes unread.
+ */
+gboolean
+cohort_channel_send (CohortChannel  *self,
+                     const char     *json,
+                     gsize           length,
+                     GError        **error)
+{
+  gsize queued;
+
+  g_return_val_if_fail (COHORT_IS_CHANNEL (self), FALSE);
+  g_return_val_if_fail (json != NULL, FALSE);
+  g_return_val_if_fail (memchr (json, '\n', length) == NULL, FALSE);
+
+  if (self->fd < 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
+                           _("the worker's channel is closed"));
+      return FALSE;
+    }
+
+  queued = self->queue->len - self->queue_offset;
+  if (queued + length + 1 > COHORT_CHANNEL_MAX_QUEUED)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK,
+                   _("the worker is not reading its messages (%" G_GSIZE_FORMAT " KiB wait unread); message refused"),
+                   queued / 1024);
+      return FALSE;
+    }
+
+  g_byte_array_append (self->queue, (const guint8 *) json, length);
+  g_byte_array_append (self->queue, (const guint8 *) "\n", 1);
+  if (self->out_source == 0)
+    write_queue (self);
+  return TRUE;
+}
+
+gboolean
+cohort_channel_is_open (CohortChannel *self)
+{
+  g_return_val_if_fail (COHORT_IS_CHANNEL (self), FALSE);
+  return self->fd >= 0;
+}
+
+/* Bytes queued that the worker has not read yet. */
+gsize
+cohort_channel_get_queued (CohortChannel *self)
+{
+  g_return_val_if_fail (COHORT_IS_CHANNEL (self), 0);
+  return self->queue->len - self->queue_offset;
+}
+
+/* Reads what is already there (the worker has exited), within the budget. */
+void
+cohort_channel_drain (CohortChannel *self)
+{
+  g_return_if_fail (COHORT_IS_CHANNEL (self));
+
+  if (self->fd >= 0)
+    read_some (self);
+}
+
+void
+cohort_channel_close (CohortChannel *self)
+{
+  g_return_if_fail (COHORT_IS_CHANNEL (self));
+  closed (self);
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* cohort-channel.h: the message channel to one worker process. */
+
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* A line over this is dropped and counted as a bad message. */
+#define COHORT_CHANNEL_MAX_LINE   (1024 * 1024)
+/* What may wait, unread by the worker, before sends are refused. */
+#define COHORT_CHANNEL_MAX_QUEUED (4 * 1024 * 1024)
+
+#define COHORT_TYPE_CHANNEL (cohort_channel_get_type ())
+
+G_DECLARE_FINAL_TYPE (CohortChannel, cohort_channel, COHORT, CHANNEL, GObject)
+
+CohortChannel *cohort_channel_new            (int            fd);
+gboolean       cohort_channel_send           (CohortChannel *self,
+                                              const char    *json,
+                                              gsize          length,
+                                              GError       **error);
+gboolean       cohort_channel_is_open        (CohortChannel *self);
+gsize          cohort_channel_get_queued     (CohortChannel *self);
+void           cohort_channel_drain          (CohortChannel *self);
+void           cohort_channel_close          (CohortChannel *self);
+
+gboolean       cohort_message_is_internal    (JsonNode      *node);
+
+G_END_DECLS
