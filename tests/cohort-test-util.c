@@ -300,3 +300,56 @@ cohort_test_stop_all (CohortSupervisor *supervisor)
   cohort_supervisor_kill (supervisor);
   g_assert_true (cohort_test_wait_until (supervisor_stopped, supervisor, 5000));
 }
+
+/* Loads @text as a profile, starts it, and returns its first cluster. */
+CohortCluster *
+cohort_test_start (const char        *dir,
+                   const char        *text,
+                   CohortSupervisor **supervisor)
+{
+  *supervisor = cohort_test_supervisor (dir, text);
+  g_assert_cmpuint (cohort_supervisor_start (*supervisor), ==, 0);
+  return g_list_model_get_item (cohort_supervisor_get_clusters (*supervisor), 0);
+}
+
+typedef struct
+{
+  CohortCluster     *cluster;
+  CohortWorkerState  state;
+  guint              count;
+} StateWait;
+
+static gboolean
+has_state_count (gpointer data)
+{
+  StateWait *w = data;
+
+  return cohort_test_count_state (w->cluster, w->state) == w->count;
+}
+
+void
+cohort_test_wait_state (CohortCluster     *cluster,
+                        CohortWorkerState  state,
+                        guint              count,
+                        guint              timeout_ms)
+{
+  StateWait w = { cluster, state, count };
+
+  if (!cohort_test_wait_until (has_state_count, &w, timeout_ms))
+    g_error ("waited %u ms for %u workers %s; have %u", timeout_ms, count,
+             cohort_worker_state_to_string (state),
+             cohort_test_count_state (cluster, state));
+}
+
+/* This process's resident memory, in bytes. */
+guint64
+cohort_test_self_rss (void)
+{
+  g_autofree char *text = NULL;
+  unsigned long size = 0;
+  unsigned long resident = 0;
+
+  g_assert_true (g_file_get_contents ("/proc/self/statm", &text, NULL, NULL));
+  g_assert_cmpint (sscanf (text, "%lu %lu", &size, &resident), ==, 2);
+  return (guint64) resident * (guint64) sysconf (_SC_PAGESIZE);
+}

@@ -35,5 +35,13 @@ guint          cohort_test_count_state     (CohortCluster       *cluster,
 char          *cohort_test_http_get        (guint16              port,
                                             GError             **error);
 void           cohort_test_stop_all        (CohortSupervisor    *supervisor);
+CohortCluster *cohort_test_start           (const char          *dir,
+                                            const char          *text,
+                                            CohortSupervisor   **supervisor);
+void           cohort_test_wait_state      (CohortCluster       *cluster,
+                                            CohortWorkerState    state,
+                                            guint                count,
+                                            guint                timeout_ms);
+guint64        cohort_test_self_rss        (void);
 
 G_END_DECLS

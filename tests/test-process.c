@@ -54,49 +54,16 @@ start (Fixture    *f,
        ...)
 {
   g_autofree char *text = NULL;
-  g_autoptr(CohortCluster) cluster = NULL;
-  GListModel *clusters;
   va_list args;
 
   va_start (args, format);
   text = g_strdup_vprintf (format, args);
   va_end (args);
 
-  f->supervisor = cohort_test_supervisor (f->dir, text);
-  g_assert_cmpuint (cohort_supervisor_start (f->supervisor), ==, 0);
-  clusters = cohort_supervisor_get_clusters (f->supervisor);
-  cluster = g_list_model_get_item (clusters, 0);
-  return g_steal_pointer (&cluster);
+  return cohort_test_start (f->dir, text, &f->supervisor);
 }
 
-typedef struct
-{
-  CohortCluster     *cluster;
-  CohortWorkerState  state;
-  guint              count;
-} StateWait;
-
-static gboolean
-has_state_count (gpointer data)
-{
-  StateWait *w = data;
-
-  return cohort_test_count_state (w->cluster, w->state) == w->count;
-}
-
-static void
-wait_state (CohortCluster     *cluster,
-            CohortWorkerState  state,
-            guint              count,
-            guint              timeout_ms)
-{
-  StateWait w = { cluster, state, count };
-
-  if (!cohort_test_wait_until (has_state_count, &w, timeout_ms))
-    g_error ("waited %u ms for %u workers %s; have %u", timeout_ms, count,
-             cohort_worker_state_to_string (state),
-             cohort_test_count_state (cluster, state));
-}
+#define wait_state cohort_test_wait_state
 
 static gboolean
 cluster_stopped (gpointer data)

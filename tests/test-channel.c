@@ -1,0 +1,852 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* test-channel.c: the message channel with real workers in C, Node,
+ * Python and bash: messages both ways, readiness, the StopMessage step,
+ * reload (also under load on a shared port), and every kind of bad input
+ * a worker can throw at Cohort, with the counts, the bound on memory and
+ * the main loop's responsiveness checked. */
+
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cohort-channel.h"
+#include "cohort-process-worker.h"
+#include "cohort-test-util.h"
+
+typedef struct
+{
+  char             *dir;
+  char             *worker;
+  CohortSupervisor *supervisor;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  f->dir = cohort_test_make_dir ();
+  f->worker = g_shell_quote (cohort_test_worker_path ());
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  if (f->supervisor != NULL)
+    {
+      cohort_test_stop_all (f->supervisor);
+      cohort_test_sleep (50);
+      g_assert_cmpuint (cohort_test_count_zombies (), ==, 0);
+    }
+  g_clear_object (&f->supervisor);
+  cohort_test_remove_dir (f->dir);
+  g_free (f->dir);
+  g_free (f->worker);
+}
+
+G_GNUC_PRINTF (2, 3)
+static CohortCluster *
+start (Fixture    *f,
+       const char *format,
+       ...)
+{
+  g_autofree char *text = NULL;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  return cohort_test_start (f->dir, text, &f->supervisor);
+}
+
+static char *
+fixture_path (const char *name)
+{
+  g_autofree char *path = g_build_filename (cohort_test_binary ("COHORT_FIXTURES"), name, NULL);
+
+  return g_shell_quote (path);
+}
+
+static char *
+node_path (void)
+{
+  g_autofree char *node = g_find_program_in_path ("node");
+
+  /* The set-up script installs nodejs: a missing node is a failure. */
+  g_assert_nonnull (node);
+  return g_shell_quote (node);
+}
+
+static JsonNode *
+json (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  JsonNode *node = json_from_string (text, &error);
+
+  g_assert_no_error (error);
+  return node;
+}
+
+static void
+send_json (CohortWorker *worker,
+           const char   *text)
+{
+  g_autoptr(JsonNode) node = json (text);
+  g_autoptr(GError) error = NULL;
+
+  cohort_worker_send (worker, node, &error);
+  g_assert_no_error (error);
+}
+
+typedef struct
+{
+  CohortWorker *worker;
+  guint64       count;
+} InWait;
+
+static gboolean
+has_messages_in (gpointer data)
+{
+  InWait *w = data;
+
+  return cohort_worker_get_messages_in (w->worker) >= w->count;
+}
+
+static void
+wait_messages_in (CohortWorker *worker,
+                  guint64       count,
+                  guint         timeout_ms)
+{
+  InWait w = { worker, count };
+
+  if (!cohort_test_wait_until (has_messages_in, &w, timeout_ms))
+    g_error ("waited %u ms for %" G_GUINT64_FORMAT " messages from worker %u; have %" G_GUINT64_FORMAT,
+             timeout_ms, count, cohort_worker_get_id (worker), cohort_worker_get_messages_in (worker));
+}
+
+/* The newest message received from @worker, as compact JSON. */
+static char *
+last_in (CohortWorker *worker)
+{
+  g_autoptr(GPtrArray) messages = cohort_worker_dup_messages (worker, 0);
+
+  for (guint i = messages->len; i > 0; i--)
+    {
+      CohortMessage *message = g_ptr_array_index (messages, i - 1);
+
+      if (!message->outgoing)
+        return g_strdup (message->json);
+    }
+  return NULL;
+}
+
+static gboolean
+cluster_stopped (gpointer data)
+{
+  return cohort_cluster_get_state (data) == COHORT_CLUSTER_STATE_STOPPED;
+}
+
+/* Messages both ways */
+
+static void
+test_echo_c (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(JsonNode) ping = json ("\"ping\"");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autofree char *echo0 = NULL;
+  g_autofree char *echo1 = NULL;
+  CohortWorker *w0;
+  CohortWorker *w1;
+  guint sent = 0;
+
+  cluster = start (f, "[Cluster echo]\nCommand=%s --channel-echo\nInstances=2\n", f->worker);
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 2, 5000);
+  w0 = cohort_cluster_lookup_worker (cluster, 0);
+  w1 = cohort_cluster_lookup_worker (cluster, 1);
+
+  /* To every worker of the cluster … */
+  g_assert_true (cohort_cluster_send (cluster, -1, ping, &sent, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (sent, ==, 2);
+  wait_messages_in (w0, 1, 5000);
+  wait_messages_in (w1, 1, 5000);
+  echo0 = last_in (w0);
+  echo1 = last_in (w1);
+  g_assert_cmpstr (echo0, ==, "{\"echo\":\"ping\"}");
+  g_assert_cmpstr (echo1, ==, "{\"echo\":\"ping\"}");
+
+  /* Counted on the wire, newline included. */
+  g_assert_cmpuint (cohort_worker_get_messages_out (w0), ==, 1);
+  g_assert_cmpuint (cohort_worker_get_bytes_out (w0), ==, strlen ("\"ping\"\n"));
+  g_assert_cmpuint (cohort_worker_get_bytes_in (w0), ==, strlen ("{\"echo\":\"ping\"}\n"));
+  g_assert_cmpuint (cohort_worker_get_bad_messages (w0), ==, 0);
+
+  /* … or to one. */
+  send_json (w1, "{\"n\": 1, \"text\": \"h\\u00e9 \\\"quoted\\\"\"}");
+  wait_messages_in (w1, 2, 5000);
+  g_assert_cmpuint (cohort_worker_get_messages_out (w0), ==, 1);
+  g_assert_cmpuint (cohort_worker_get_messages_out (w1), ==, 2);
+
+  /* Recent messages, in order, with direction and time. */
+  messages = cohort_worker_dup_messages (w1, 0);
+  g_assert_cmpuint (messages->len, ==, 4);
+  g_assert_true (((CohortMessage *) g_ptr_array_index (messages, 0))->outgoing);
+  g_assert_cmpstr (((CohortMessage *) g_ptr_array_index (messages, 0))->json, ==, "\"ping\"");
+  g_assert_false (((CohortMessage *) g_ptr_array_index (messages, 1))->outgoing);
+  g_assert_cmpstr (((CohortMessage *) g_ptr_array_index (messages, 3))->json, ==,
+                   "{\"echo\":{\"n\":1,\"text\":\"hé \\\"quoted\\\"\"}}");
+  g_assert_cmpint (((CohortMessage *) g_ptr_array_index (messages, 3))->time, >=,
+                   ((CohortMessage *) g_ptr_array_index (messages, 0))->time);
+}
+
+static void
+test_echo_scripts (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *sh = fixture_path ("sh-worker.sh");
+  g_autofree char *py = fixture_path ("py-worker.py");
+  g_autoptr(CohortCluster) shell = NULL;
+  g_autoptr(CohortCluster) python = NULL;
+  CohortWorker *ws;
+  CohortWorker *wp;
+  g_autofree char *echo_sh = NULL;
+  g_autofree char *echo_py = NULL;
+
+  /* Both say "ready" first; ReadyTimeout makes Cohort wait for it. */
+  shell = start (f,
+                 "[Cluster shell]\nCommand=/bin/bash %s\nReadyTimeout=10\nStopTimeout=5\n"
+                 "[Cluster python]\nCommand=python3 %s\nReadyTimeout=10\nStopTimeout=5\n",
+                 sh, py);
+  python = g_list_model_get_item (cohort_supervisor_get_clusters (f->supervisor), 1);
+  cohort_test_wait_state (shell, COHORT_WORKER_STATE_ONLINE, 1, 10000);
+  cohort_test_wait_state (python, COHORT_WORKER_STATE_ONLINE, 1, 10000);
+  ws = cohort_cluster_lookup_worker (shell, 0);
+  wp = cohort_cluster_lookup_worker (python, 0);
+  g_assert_cmpuint (cohort_worker_get_messages_in (ws), ==, 1);
+
+  send_json (ws, "{\"a\": [1, 2]}");
+  send_json (wp, "{\"a\": [1, 2]}");
+  wait_messages_in (ws, 2, 5000);
+  wait_messages_in (wp, 2, 5000);
+  echo_sh = last_in (ws);
+  echo_py = last_in (wp);
+  g_assert_cmpstr (echo_sh, ==, "{\"echo\":{\"a\":[1,2]}}");
+  g_assert_cmpstr (echo_py, ==, "{\"echo\":{\"a\":[1,2]}}");
+
+  /* "shutdown" ends both before any signal. */
+  cohort_supervisor_stop (f->supervisor);
+  g_assert_true (cohort_test_wait_until (cluster_stopped, shell, 5000));
+  g_assert_true (cohort_test_wait_until (cluster_stopped, python, 5000));
+  g_assert_cmpint (cohort_worker_get_stop_step (ws), ==, COHORT_STOP_STEP_MESSAGE);
+  g_assert_cmpint (cohort_worker_get_stop_step (wp), ==, COHORT_STOP_STEP_MESSAGE);
+  g_assert_cmpstr (cohort_worker_get_last_exit (ws), ==, "exit 0");
+  g_assert_cmpstr (cohort_worker_get_last_exit (wp), ==, "exit 0");
+}
+
+/* The Node tutorial's patterns, unchanged: process.on('message'),
+ * process.send(), a worker that leaves on 'shutdown', and 'ready'. */
+static void
+test_node (Fixture       *f,
+           gconstpointer  data)
+{
+  g_autofree char *node = node_path ();
+  g_autofree char *script = fixture_path ("node-worker.js");
+  g_autoptr(CohortCluster) echo = NULL;
+  g_autoptr(CohortCluster) ready = NULL;
+  g_autofree char *answer = NULL;
+  CohortWorker *we;
+  CohortWorker *wr;
+
+  echo = start (f,
+                "[Cluster echo]\nCommand=%s %s echo\nStopTimeout=10\n"
+                "[Cluster ready]\nCommand=%s %s ready 300\nReadyTimeout=10\n",
+                node, script, node, script);
+  ready = g_list_model_get_item (cohort_supervisor_get_clusters (f->supervisor), 1);
+  we = cohort_cluster_lookup_worker (echo, 0);
+  wr = cohort_cluster_lookup_worker (ready, 0);
+
+  /* Not online until it says so. */
+  g_assert_cmpint (cohort_worker_get_state (wr), ==, COHORT_WORKER_STATE_STARTING);
+  cohort_test_wait_state (ready, COHORT_WORKER_STATE_ONLINE, 1, 10000);
+  g_assert_cmpuint (cohort_worker_get_messages_in (wr), ==, 1);
+  g_assert_cmpfloat (cohort_worker_get_uptime (wr), >=, 0.3);
+
+  cohort_test_wait_state (echo, COHORT_WORKER_STATE_ONLINE, 1, 10000);
+  send_json (we, "{\"greeting\": \"héllo\", \"n\": [1, 2.5, null, true]}");
+  wait_messages_in (we, 1, 10000);
+  answer = last_in (we);
+  g_assert_cmpstr (answer, ==, "{\"echo\":{\"greeting\":\"héllo\",\"n\":[1,2.5,null,true]}}");
+
+  /* Its 'shutdown' handler exits before any signal (StopTimeout is 10 s). */
+  cohort_cluster_stop (echo);
+  g_assert_true (cohort_test_wait_until (cluster_stopped, echo, 5000));
+  g_assert_cmpint (cohort_worker_get_stop_step (we), ==, COHORT_STOP_STEP_MESSAGE);
+  g_assert_cmpstr (cohort_worker_get_last_exit (we), ==, "exit 0");
+}
+
+/* Readiness and the stop message */
+
+static void
+note_online_cb (CohortWorker *worker,
+                GParamSpec   *pspec,
+                gboolean     *was_online)
+{
+  *was_online |= cohort_worker_get_state (worker) == COHORT_WORKER_STATE_ONLINE;
+}
+
+static void
+test_ready_timeout (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  CohortWorker *worker;
+  gboolean was_online = FALSE;
+
+  cluster = start (f,
+                   "[Cluster mute]\nCommand=%s --on-shutdown-exit 0\nReadyTimeout=0.3\n"
+                   "RestartDelay=50\nMinUptime=10\nMaxRestarts=1\nStopTimeout=1\n",
+                   f->worker);
+  worker = cohort_cluster_lookup_worker (cluster, 0);
+  g_signal_connect (worker, "notify::state", G_CALLBACK (note_online_cb), &was_online);
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ERRORED, 1, 10000);
+  g_signal_handlers_disconnect_by_data (worker, &was_online);
+
+  /* Never online; restarted once for the timeout, then given up. */
+  g_assert_false (was_online);
+  g_assert_cmpuint (cohort_worker_get_restarts (worker), ==, 1);
+  g_assert_cmpstr (cohort_worker_get_last_exit (worker), ==, "timeout");
+  g_test_message ("%s", cohort_worker_get_reason (worker));
+  g_assert_nonnull (strstr (cohort_worker_get_reason (worker), "not ready within 0.3 s"));
+  /* It was asked to stop with the message, and it obeyed. */
+  g_assert_cmpuint (cohort_worker_get_messages_out (worker), ==, 2);
+}
+
+static void
+test_stop_message (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(CohortCluster) polite = NULL;
+  g_autoptr(CohortCluster) deaf = NULL;
+  g_autoptr(GPtrArray) sent = NULL;
+  CohortWorker *wp;
+  CohortWorker *wd;
+
+  polite = start (f,
+                  "[Cluster polite]\nCommand=%s --on-shutdown-exit 0 --term-delay 50\nStopTimeout=5\n"
+                  "[Cluster deaf]\nCommand=%s --on-shutdown-exit 0\nStopMessage={\"cmd\": \"quit\"}\n"
+                  "StopTimeout=0.3\n",
+                  f->worker, f->worker);
+  deaf = g_list_model_get_item (cohort_supervisor_get_clusters (f->supervisor), 1);
+  cohort_test_wait_state (polite, COHORT_WORKER_STATE_ONLINE, 1, 5000);
+  cohort_test_wait_state (deaf, COHORT_WORKER_STATE_ONLINE, 1, 5000);
+  wp = cohort_cluster_lookup_worker (polite, 0);
+  wd = cohort_cluster_lookup_worker (deaf, 0);
+
+  cohort_supervisor_stop (f->supervisor);
+  g_assert_cmpint (cohort_worker_get_stop_step (wp), ==, COHORT_STOP_STEP_MESSAGE);
+  g_assert_true (cohort_test_wait_until (cluster_stopped, polite, 5000));
+  g_assert_true (cohort_test_wait_until (cluster_stopped, deaf, 5000));
+
+  g_assert_cmpint (cohort_worker_get_stop_step (wp), ==, COHORT_STOP_STEP_MESSAGE);
+  g_assert_cmpstr (cohort_worker_get_last_exit (wp), ==, "exit 0");
+  g_assert_cmpstr (cohort_worker_get_reason (wp), ==, "stopped by message");
+
+  /* A message it does not understand: the signal step ends it. */
+  g_assert_cmpint (cohort_worker_get_stop_step (wd), ==, COHORT_STOP_STEP_SIGNAL);
+  g_assert_cmpstr (cohort_worker_get_last_exit (wd), ==, "signal 15");
+  sent = cohort_worker_dup_messages (wd, 0);
+  g_assert_cmpuint (sent->len, ==, 1);
+  g_assert_cmpstr (((CohortMessage *) g_ptr_array_index (sent, 0))->json, ==, "{\"cmd\":\"quit\"}");
+}
+
+/* Bad input */
+
+static void
+test_bad_lines (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  CohortWorker *worker;
+
+  cluster = start (f, "[Cluster bad]\nCommand=%s --bad-lines\n", f->worker);
+  worker = cohort_cluster_lookup_worker (cluster, 0);
+  wait_messages_in (worker, 2, 5000);
+  while (cohort_worker_get_bad_messages (worker) < 2)
+    cohort_test_sleep (10);
+
+  /* Invalid JSON and invalid UTF-8 dropped and counted; the good ones
+   * around them arrive. */
+  messages = cohort_worker_dup_messages (worker, 0);
+  g_assert_cmpuint (messages->len, ==, 2);
+  g_assert_cmpstr (((CohortMessage *) g_ptr_array_index (messages, 0))->json, ==, "{\"ok\":1}");
+  g_assert_cmpstr (((CohortMessage *) g_ptr_array_index (messages, 1))->json, ==, "{\"ok\":2}");
+  g_assert_cmpuint (cohort_worker_get_bad_messages (worker), ==, 2);
+  g_assert_nonnull (cohort_worker_get_last_bad_message (worker));
+  g_assert_cmpint (cohort_worker_get_state (worker), ==, COHORT_WORKER_STATE_ONLINE);
+}
+
+static void
+test_huge_line (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(CohortCluster) endless = NULL;
+  g_autoptr(CohortCluster) echo = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *answer = NULL;
+  CohortWorker *worker;
+  CohortWorker *we;
+  CohortWorker *wecho;
+  guint64 rss_before;
+  guint64 rss_after;
+
+  rss_before = cohort_test_self_rss ();
+  cluster = start (f,
+                   "[Cluster huge]\nCommand=%s --huge-line 1100000\n"
+                   "[Cluster endless]\nCommand=%s --huge-line 3000000 --no-newline\n"
+                   "[Cluster echo]\nCommand=%s --channel-echo\n",
+                   f->worker, f->worker, f->worker);
+  endless = g_list_model_get_item (cohort_supervisor_get_clusters (f->supervisor), 1);
+  echo = g_list_model_get_item (cohort_supervisor_get_clusters (f->supervisor), 2);
+  worker = cohort_cluster_lookup_worker (cluster, 0);
+  we = cohort_cluster_lookup_worker (endless, 0);
+  cohort_test_wait_state (echo, COHORT_WORKER_STATE_ONLINE, 1, 5000);
+  wecho = cohort_cluster_lookup_worker (echo, 0);
+
+  /* Over 1 MiB: dropped, counted once, and the next line is whole. */
+  wait_messages_in (worker, 1, 10000);
+  after = last_in (worker);
+  g_assert_cmpstr (after, ==, "{\"after\":\"huge\"}");
+  g_assert_cmpuint (cohort_worker_get_bad_messages (worker), ==, 1);
+
+  /* 3 MB and never a newline: counted once it passes 1 MiB, the rest is
+   * skipped, and nothing of it is kept. */
+  while (cohort_worker_get_bad_messages (we) < 1)
+    cohort_test_sleep (10);
+  cohort_test_sleep (300);
+  g_assert_cmpuint (cohort_worker_get_bad_messages (we), ==, 1);
+  g_assert_cmpuint (cohort_worker_get_messages_in (we), ==, 0);
+
+  /* Others' messages still flow; memory stays bounded. */
+  send_json (wecho, "\"still here\"");
+  wait_messages_in (wecho, 1, 5000);
+  answer = last_in (wecho);
+  g_assert_cmpstr (answer, ==, "{\"echo\":\"still here\"}");
+  rss_after = cohort_test_self_rss ();
+  g_test_message ("RSS %" G_GUINT64_FORMAT " → %" G_GUINT64_FORMAT " KiB",
+                  rss_before / 1024, rss_after / 1024);
+  g_assert_cmpuint (rss_after, <, rss_before + 16 * 1024 * 1024);
+}
+
+static gboolean
+send_fails_closed (gpointer data)
+{
+  g_autoptr(JsonNode) node = json ("\"anyone?\"");
+  g_autoptr(GError) error = NULL;
+
+  if (cohort_worker_send (data, node, &error))
+    return FALSE;
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+  return TRUE;
+}
+
+static void
+test_worker_closes_channel (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  CohortWorker *worker;
+
+  cluster = start (f, "[Cluster closer]\nCommand=%s --close-channel\nStopMessage=\"shutdown\"\nStopTimeout=5\n",
+                   f->worker);
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 1, 5000);
+  worker = cohort_cluster_lookup_worker (cluster, 0);
+
+  /* Sends fail with a clear error once Cohort has seen the close … */
+  g_assert_true (cohort_test_wait_until (send_fails_closed, worker, 5000));
+  /* … the worker stays up, and a stop skips straight to the signal. */
+  g_assert_cmpint (cohort_worker_get_state (worker), ==, COHORT_WORKER_STATE_ONLINE);
+  cohort_cluster_stop (cluster);
+  g_assert_cmpint (cohort_worker_get_stop_step (worker), ==, COHORT_STOP_STEP_SIGNAL);
+  g_assert_true (cohort_test_wait_until (cluster_stopped, cluster, 5000));
+}
+
+typedef struct
+{
+  gint64 last;
+  gint64 max_gap;
+} Lag;
+
+static gboolean
+lag_tick_cb (gpointer data)
+{
+  Lag *lag = data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (lag->last != 0)
+    lag->max_gap = MAX (lag->max_gap, now - lag->last);
+  lag->last = now;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+test_flood (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(CohortCluster) echo = NULL;
+  g_autofree char *last = NULL;
+  g_autofree char *answer = NULL;
+  CohortWorker *worker;
+  CohortWorker *wecho;
+  Lag lag = { 0 };
+  guint64 rss_before;
+  guint64 rss_after;
+  guint tick;
+
+  rss_before = cohort_test_self_rss ();
+  cluster = start (f,
+                   "[Cluster flood]\nCommand=%s --flood 1000000\n"
+                   "[Cluster echo]\nCommand=%s --channel-echo\n",
+                   f->worker, f->worker);
+  echo = g_list_model_get_item (cohort_supervisor_get_clusters (f->supervisor), 1);
+  worker = cohort_cluster_lookup_worker (cluster, 0);
+  wecho = cohort_cluster_lookup_worker (echo, 0);
+  tick = g_timeout_add (10, lag_tick_cb, &lag);
+
+  /* Mid-flood, another worker is answered. */
+  wait_messages_in (worker, 1000, 10000);
+  send_json (wecho, "\"during the flood\"");
+  wait_messages_in (wecho, 1, 10000);
+  answer = last_in (wecho);
+  g_assert_cmpstr (answer, ==, "{\"echo\":\"during the flood\"}");
+  g_test_message ("flood at %" G_GUINT64_FORMAT " when the echo came back",
+                  cohort_worker_get_messages_in (worker));
+
+  /* A million messages, all counted, none lost. */
+  wait_messages_in (worker, 1000001, 120000);
+  g_clear_handle_id (&tick, g_source_remove);
+  last = last_in (worker);
+  g_assert_cmpstr (last, ==, "\"flood-done\"");
+  g_assert_cmpuint (cohort_worker_get_messages_in (worker), ==, 1000001);
+  g_assert_cmpuint (cohort_worker_get_bad_messages (worker), ==, 0);
+
+  /* The main loop kept turning; memory did not grow with the flood. */
+  rss_after = cohort_test_self_rss ();
+  g_test_message ("longest main-loop gap %" G_GINT64_FORMAT " ms; RSS %" G_GUINT64_FORMAT
+                  " → %" G_GUINT64_FORMAT " KiB",
+                  lag.max_gap / 1000, rss_before / 1024, rss_after / 1024);
+  g_assert_cmpint (lag.max_gap, <, 500 * 1000);
+  g_assert_cmpuint (rss_after, <, rss_before + 32 * 1024 * 1024);
+}
+
+static void
+test_never_reads (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) big = NULL;
+  g_autofree char *text = NULL;
+  CohortWorker *worker;
+  guint accepted = 0;
+  guint64 rss_before;
+
+  cluster = start (f, "[Cluster deaf]\nCommand=%s --never-read\nStopMessage=\n", f->worker);
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 1, 5000);
+  worker = cohort_cluster_lookup_worker (cluster, 0);
+  rss_before = cohort_test_self_rss ();
+
+  text = g_strnfill (64 * 1024, 'x');
+  big = json_node_new (JSON_NODE_VALUE);
+  json_node_set_string (big, text);
+
+  /* Queued up to the bound, then refused with an error. */
+  while (accepted < 1000)
+    {
+      if (!cohort_worker_send (worker, big, &error))
+        break;
+      accepted++;
+    }
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+  g_test_message ("%u messages of 64 KiB accepted: %s", accepted, error->message);
+  g_assert_cmpuint (accepted, >=, COHORT_CHANNEL_MAX_QUEUED / (64 * 1024) - 1);
+  g_assert_cmpuint (accepted, <, 200);
+  g_assert_cmpuint (cohort_worker_get_messages_out (worker), ==, accepted);
+  g_assert_cmpuint (cohort_test_self_rss (), <, rss_before + 16 * 1024 * 1024);
+
+  /* Small messages are refused too, rather than lost, while it is full. */
+  g_clear_error (&error);
+  g_assert_false (cohort_cluster_send (cluster, -1, big, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "not reading its messages"));
+}
+
+static void
+test_refused_messages (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *report = g_build_filename (f->dir, "report.json", NULL);
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(CohortCluster) mute = NULL;
+  g_autoptr(JsonNode) internal = json ("{\"cmd\": \"NODE_HANDLE_ACK\"}");
+  g_autoptr(JsonNode) hello = json ("\"hello\"");
+  g_autoptr(JsonObject) r = NULL;
+  g_autoptr(GError) error = NULL;
+  CohortWorker *worker;
+
+  cluster = start (f,
+                   "[Cluster echo]\nCommand=%s --channel-echo\n"
+                   "[Cluster mute]\nCommand=%s --report %s\nChannel=none\n",
+                   f->worker, f->worker, report);
+  mute = g_list_model_get_item (cohort_supervisor_get_clusters (f->supervisor), 1);
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 1, 5000);
+  worker = cohort_cluster_lookup_worker (cluster, 0);
+
+  /* Node's own commands are never sent (they would confuse a Node worker). */
+  g_assert_false (cohort_worker_send (worker, internal, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpuint (cohort_worker_get_messages_out (worker), ==, 0);
+  g_clear_error (&error);
+
+  /* Channel=none: no descriptor, no variable, and a clear error. */
+  r = cohort_test_read_json (report);
+  g_assert_false (json_object_has_member (json_object_get_object_member (r, "env"), "COHORT_CHANNEL_FD"));
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (r, "fds")), ==, 3);
+  g_assert_false (cohort_cluster_send (mute, -1, hello, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "Channel=none"));
+}
+
+/* Reload */
+
+typedef struct
+{
+  gboolean done;
+  guint    replaced;
+  GError  *error;
+} ReloadResult;
+
+static void
+reload_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  ReloadResult *r = data;
+
+  cohort_cluster_reload_finish (COHORT_CLUSTER (source), result, &r->replaced, &r->error);
+  r->done = TRUE;
+}
+
+static gboolean
+reload_done (gpointer data)
+{
+  return ((ReloadResult *) data)->done;
+}
+
+static void
+count_items_cb (GListModel *model,
+                guint       position,
+                guint       removed,
+                guint       added,
+                guint      *most)
+{
+  *most = MAX (*most, g_list_model_get_n_items (model));
+}
+
+static void
+test_reload (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(GPtrArray) history = NULL;
+  ReloadResult r = { 0 };
+  GPid before[2];
+  guint most = 0;
+
+  cluster = start (f,
+                   "[Cluster web]\nCommand=%s --channel-echo --on-shutdown-exit 0 --send-ready --ready-after 100\n"
+                   "Instances=2\nReadyTimeout=5\nStopTimeout=5\n",
+                   f->worker);
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 2, 5000);
+  for (guint id = 0; id < 2; id++)
+    before[id] = cohort_test_worker_pid (cluster, id);
+  send_json (cohort_cluster_lookup_worker (cluster, 0), "\"before the reload\"");
+  wait_messages_in (cohort_cluster_lookup_worker (cluster, 0), 2, 5000);
+
+  g_signal_connect (cohort_cluster_get_workers (cluster), "items-changed",
+                    G_CALLBACK (count_items_cb), &most);
+  cohort_cluster_reload_async (cluster, NULL, reload_cb, &r);
+  g_assert_true (cohort_cluster_get_reloading (cluster));
+  /* The old worker serves until its replacement is ready. */
+  g_assert_cmpuint (cohort_cluster_get_n_online (cluster), ==, 2);
+  g_assert_true (cohort_test_wait_until (reload_done, &r, 20000));
+  g_signal_handlers_disconnect_by_data (cohort_cluster_get_workers (cluster), &most);
+
+  g_assert_no_error (r.error);
+  g_assert_cmpuint (r.replaced, ==, 2);
+  g_assert_false (cohort_cluster_get_reloading (cluster));
+  /* One at a time: never more than one extra worker. */
+  g_assert_cmpuint (most, ==, 3);
+  g_assert_cmpuint (g_list_model_get_n_items (cohort_cluster_get_workers (cluster)), ==, 2);
+  for (guint id = 0; id < 2; id++)
+    {
+      CohortWorker *worker = cohort_cluster_lookup_worker (cluster, id);
+
+      g_assert_cmpint (cohort_worker_get_state (worker), ==, COHORT_WORKER_STATE_ONLINE);
+      g_assert_cmpint (cohort_test_worker_pid (cluster, id), !=, before[id]);
+      g_assert_false (cohort_test_pid_exists (before[id]));
+      g_assert_cmpuint (cohort_worker_get_restarts (worker), ==, 1);
+    }
+
+  /* The slot keeps its history across the reload. */
+  history = cohort_worker_dup_messages (cohort_cluster_lookup_worker (cluster, 0), 0);
+  g_assert_cmpstr (((CohortMessage *) g_ptr_array_index (history, 1))->json, ==, "\"before the reload\"");
+}
+
+static void
+test_reload_failure (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autofree char *flag = g_build_filename (f->dir, "broken", NULL);
+  g_autofree char *script = NULL;
+  g_autofree char *quoted = NULL;
+  g_autoptr(CohortCluster) cluster = NULL;
+  ReloadResult r = { 0 };
+  GPid before[2];
+
+  /* The new version of the program does not start. */
+  script = g_strdup_printf ("test -e %s && exit 1; exec %s --channel-echo --on-shutdown-exit 0 --send-ready",
+                            flag, f->worker);
+  quoted = g_shell_quote (script);
+  cluster = start (f,
+                   "[Cluster web]\nCommand=/bin/sh -c %s\nInstances=2\nReadyTimeout=5\nStopTimeout=5\n"
+                   "RestartDelay=50\nMinUptime=10\nMaxRestarts=0\n",
+                   quoted);
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 2, 5000);
+  for (guint id = 0; id < 2; id++)
+    before[id] = cohort_test_worker_pid (cluster, id);
+
+  g_assert_true (g_file_set_contents (flag, "", 0, NULL));
+  cohort_cluster_reload_async (cluster, NULL, reload_cb, &r);
+  g_assert_true (cohort_test_wait_until (reload_done, &r, 20000));
+
+  g_assert_error (r.error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_test_message ("%s", r.error->message);
+  g_assert_nonnull (strstr (r.error->message, "did not come online"));
+  g_clear_error (&r.error);
+
+  /* The old workers still serve, untouched. */
+  while (g_list_model_get_n_items (cohort_cluster_get_workers (cluster)) > 2)
+    cohort_test_sleep (10);
+  for (guint id = 0; id < 2; id++)
+    {
+      g_assert_cmpint (cohort_test_worker_pid (cluster, id), ==, before[id]);
+      g_assert_cmpint (cohort_worker_get_state (cohort_cluster_lookup_worker (cluster, id)), ==,
+                       COHORT_WORKER_STATE_ONLINE);
+    }
+  g_assert_cmpuint (cohort_cluster_get_n_online (cluster), ==, 2);
+}
+
+/* Steady loopback load during a reload of Node servers on one port. */
+
+typedef struct
+{
+  guint16   port;
+  gint      stop;
+  guint     ok;
+  guint     failed;
+  char     *first_failure;
+} Load;
+
+static gpointer
+load_thread (gpointer data)
+{
+  Load *load = data;
+
+  while (!g_atomic_int_get (&load->stop))
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *body = cohort_test_http_get (load->port, &error);
+
+      if (body != NULL && g_str_has_prefix (body, "worker "))
+        load->ok++;
+      else
+        {
+          load->failed++;
+          if (load->first_failure == NULL)
+            load->first_failure = g_strdup (error != NULL ? error->message : body);
+        }
+    }
+  return NULL;
+}
+
+static void
+test_reload_under_load (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autofree char *node = node_path ();
+  g_autofree char *script = fixture_path ("node-worker.js");
+  g_autoptr(CohortCluster) cluster = NULL;
+  Load load = { 0 };
+  ReloadResult r = { 0 };
+  GThread *thread;
+  guint ok_before;
+
+  cluster = start (f,
+                   "[Cluster web]\nCommand=%s %s serve\nInstances=2\nListen=127.0.0.1:0\n"
+                   "ReadyTimeout=10\nStopTimeout=10\n",
+                   node, script);
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 2, 10000);
+  load.port = cohort_cluster_get_listen_port (cluster);
+
+  thread = g_thread_new ("load", load_thread, &load);
+  cohort_test_sleep (300);
+  ok_before = load.ok;
+  cohort_cluster_reload_async (cluster, NULL, reload_cb, &r);
+  g_assert_true (cohort_test_wait_until (reload_done, &r, 30000));
+  cohort_test_sleep (300);
+  g_atomic_int_set (&load.stop, 1);
+  g_thread_join (thread);
+
+  g_assert_no_error (r.error);
+  g_assert_cmpuint (r.replaced, ==, 2);
+  g_test_message ("%u requests before the reload, %u in all, %u failed (%s)",
+                  ok_before, load.ok, load.failed, load.first_failure);
+  g_assert_cmpuint (load.failed, ==, 0);
+  g_assert_cmpuint (load.ok, >, ok_before);
+  g_free (load.first_failure);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+  ADD ("/Cohort/Channel/echo-c", test_echo_c);
+  ADD ("/Cohort/Channel/echo-shell-python", test_echo_scripts);
+  ADD ("/Cohort/Channel/node", test_node);
+  ADD ("/Cohort/Channel/ready-timeout", test_ready_timeout);
+  ADD ("/Cohort/Channel/stop-message", test_stop_message);
+  ADD ("/Cohort/Channel/bad-lines", test_bad_lines);
+  ADD ("/Cohort/Channel/huge-line", test_huge_line);
+  ADD ("/Cohort/Channel/worker-closes-channel", test_worker_closes_channel);
+  ADD ("/Cohort/Channel/flood", test_flood);
+  ADD ("/Cohort/Channel/never-reads", test_never_reads);
+  ADD ("/Cohort/Channel/refused-messages", test_refused_messages);
+  ADD ("/Cohort/Channel/reload", test_reload);
+  ADD ("/Cohort/Channel/reload-failure", test_reload_failure);
+  ADD ("/Cohort/Channel/reload-under-load", test_reload_under_load);
+
+  return g_test_run ();
+}
