@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "cohort-process-worker.h"
@@ -336,9 +337,25 @@ cohort_test_wait_state (CohortCluster     *cluster,
   StateWait w = { cluster, state, count };
 
   if (!cohort_test_wait_until (has_state_count, &w, timeout_ms))
-    g_error ("waited %u ms for %u workers %s; have %u", timeout_ms, count,
-             cohort_worker_state_to_string (state),
-             cohort_test_count_state (cluster, state));
+    {
+      GListModel *workers = cohort_cluster_get_workers (cluster);
+
+      /* Say what the workers did instead. */
+      for (guint i = 0; i < g_list_model_get_n_items (workers); i++)
+        {
+          g_autoptr(CohortWorker) worker = g_list_model_get_item (workers, i);
+          g_autoptr(GPtrArray) output = cohort_worker_dup_output (worker, 20);
+
+          g_printerr ("worker %u: %s, %s, %s\n", cohort_worker_get_id (worker),
+                      cohort_worker_state_to_string (cohort_worker_get_state (worker)),
+                      cohort_worker_get_last_exit (worker), cohort_worker_get_reason (worker));
+          for (guint j = 0; j < output->len; j++)
+            g_printerr ("  | %s\n", ((CohortOutputLine *) g_ptr_array_index (output, j))->text);
+        }
+      g_error ("waited %u ms for %u workers %s; have %u", timeout_ms, count,
+               cohort_worker_state_to_string (state),
+               cohort_test_count_state (cluster, state));
+    }
 }
 
 /* This process's resident memory, in bytes. */
@@ -352,4 +369,104 @@ cohort_test_self_rss (void)
   g_assert_true (g_file_get_contents ("/proc/self/statm", &text, NULL, NULL));
   g_assert_cmpint (sscanf (text, "%lu %lu", &size, &resident), ==, 2);
   return (guint64) resident * (guint64) sysconf (_SC_PAGESIZE);
+}
+
+/* If the test dies (a failed assertion aborts it), the child gets SIGTERM. */
+static void
+die_with_test (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+typedef struct
+{
+  gboolean  done;
+  char     *out;
+  char     *err;
+  GError   *error;
+} Run;
+
+static void
+run_done_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      data)
+{
+  Run *run = data;
+
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result,
+                                        &run->out, &run->err, &run->error);
+  run->done = TRUE;
+}
+
+static gboolean
+run_finished (gpointer data)
+{
+  return ((Run *) data)->done;
+}
+
+/**
+ * cohort_test_run:
+ * @argv: the program and its arguments
+ * @out: (out) (optional): its stdout
+ * @err: (out) (optional): its stderr
+ *
+ * Runs @argv to its end with LC_ALL=C.UTF-8 and no stdin, dying with the
+ * test; a run longer than @timeout_ms is killed and fails the test.
+ *
+ * Returns: its exit status, or 128 + the signal that ended it
+ */
+int
+cohort_test_run (const char * const  *argv,
+                 char               **out,
+                 char               **err,
+                 guint                timeout_ms)
+{
+  g_autoptr(GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  Run run = { FALSE, NULL, NULL, NULL };
+
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_test, NULL, NULL);
+  process = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, run_done_cb, &run);
+  if (!cohort_test_wait_until (run_finished, &run, timeout_ms))
+    {
+      g_autofree char *command = g_strjoinv (" ", (char **) argv);
+
+      g_subprocess_force_exit (process);
+      /* The callback still holds &run: let it come before failing. */
+      cohort_test_wait_until (run_finished, &run, 5000);
+      g_error ("“%s” did not finish within %u ms", command, timeout_ms);
+    }
+  g_assert_no_error (run.error);
+
+  if (out != NULL)
+    *out = g_steal_pointer (&run.out);
+  if (err != NULL)
+    *err = g_steal_pointer (&run.err);
+  g_free (run.out);
+  g_free (run.err);
+
+  if (g_subprocess_get_if_signaled (process))
+    return 128 + g_subprocess_get_term_sig (process);
+  return g_subprocess_get_exit_status (process);
+}
+
+/* Descriptors this process has open. */
+guint
+cohort_test_count_fds (void)
+{
+  GDir *dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  g_dir_close (dir);
+  /* Not counting the one reading the folder. */
+  return n - 1;
 }

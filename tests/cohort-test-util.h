@@ -43,5 +43,10 @@ void           cohort_test_wait_state      (CohortCluster       *cluster,
                                             guint                count,
                                             guint                timeout_ms);
 guint64        cohort_test_self_rss        (void);
+guint          cohort_test_count_fds       (void);
+int            cohort_test_run             (const char * const  *argv,
+                                            char               **out,
+                                            char               **err,
+                                            guint                timeout_ms);
 
 G_END_DECLS

@@ -21,6 +21,7 @@ typedef struct
   char             *dir;
   char             *worker;
   CohortSupervisor *supervisor;
+  guint             fds;
 } Fixture;
 
 static void
@@ -29,6 +30,7 @@ fixture_setup (Fixture       *f,
 {
   f->dir = cohort_test_make_dir ();
   f->worker = g_shell_quote (cohort_test_worker_path ());
+  f->fds = cohort_test_count_fds ();
 }
 
 static void
@@ -42,6 +44,8 @@ fixture_teardown (Fixture       *f,
       g_assert_cmpuint (cohort_test_count_zombies (), ==, 0);
     }
   g_clear_object (&f->supervisor);
+  /* Every channel, pipe and socket of the test was closed. */
+  g_assert_cmpuint (cohort_test_count_fds (), <=, f->fds);
   cohort_test_remove_dir (f->dir);
   g_free (f->dir);
   g_free (f->worker);

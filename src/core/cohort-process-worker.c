@@ -378,6 +378,7 @@ cohort_process_worker_launch (CohortWorker  *worker,
   int pair[2] = { -1, -1 };
   int source_fds[2];
   int target_fds[2];
+  int moved_fds[2] = { -1, -1 };
   gsize n_fds = 0;
   int channel_fd = -1;
   int stdout_fd = -1;
@@ -412,6 +413,32 @@ cohort_process_worker_launch (CohortWorker  *worker,
       n_fds++;
     }
 
+  /* A source that sits on another's target number (the listening socket
+   * at 4 while the channel goes to 4) would be overwritten before it is
+   * moved: hand GLib copies from above the targets. */
+  for (gsize i = 0; i < n_fds; i++)
+    if (source_fds[i] < LISTEN_FD + (int) n_fds)
+      {
+        moved_fds[i] = fcntl (source_fds[i], F_DUPFD_CLOEXEC, LISTEN_FD + (int) n_fds);
+        if (moved_fds[i] < 0)
+          {
+            int saved_errno = errno;
+
+            for (gsize j = 0; j < i; j++)
+              if (moved_fds[j] >= 0)
+                close (moved_fds[j]);
+            if (pair[0] >= 0)
+              {
+                close (pair[0]);
+                close (pair[1]);
+              }
+            g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                         "%s", g_strerror (saved_errno));
+            return FALSE;
+          }
+        source_fds[i] = moved_fds[i];
+      }
+
   envp = build_environment (worker, spec, listen_fd >= 0, channel_fd, channel_mode);
   if (listen_fd >= 0)
     for (guint i = 0; envp[i] != NULL; i++)
@@ -432,6 +459,9 @@ cohort_process_worker_launch (CohortWorker  *worker,
                                               error);
   if (pair[1] >= 0)
     close (pair[1]);
+  for (gsize i = 0; i < n_fds; i++)
+    if (moved_fds[i] >= 0)
+      close (moved_fds[i]);
   if (!spawned)
     {
       if (pair[0] >= 0)
