@@ -42,6 +42,8 @@ fixture_teardown (Fixture       *f,
       g_assert_cmpuint (cohort_test_count_zombies (), ==, 0);
     }
   g_clear_object (&f->supervisor);
+  /* Every output pipe, channel and listening socket was closed. */
+  g_assert_cmpuint (cohort_test_count_fds (), ==, 0);
   cohort_test_remove_dir (f->dir);
   g_free (f->dir);
   g_free (f->worker);

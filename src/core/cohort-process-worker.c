@@ -121,8 +121,10 @@ output_ready_cb (int          fd,
       if (n < 0 && errno == EAGAIN)
         return G_SOURCE_CONTINUE;
 
-      /* End of file or a real error: the writers are gone. */
-      pipe->source = 0;
+      /* End of file or a real error: the writers are gone. This also runs
+       * outside the source's dispatch (when the worker exits), so the
+       * source is removed by id: left attached, it would watch whatever
+       * descriptor reuses the number. */
       output_pipe_close (pipe);
       return G_SOURCE_REMOVE;
     }
