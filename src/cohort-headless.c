@@ -153,6 +153,7 @@ finish (CohortHeadless *self)
   g_clear_handle_id (&self->sigterm, g_source_remove);
   print_table (self);
   g_printerr (_("Every worker has stopped.\n"));
+  cohort_control_finish_all (self->control);
   g_application_release (G_APPLICATION (self));
 }
 

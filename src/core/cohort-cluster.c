@@ -13,6 +13,7 @@
 #include <glib/gi18n-lib.h>
 #include <unistd.h>
 
+#include "cohort-channel.h"
 #include "cohort-cluster.h"
 #include "cohort-listen.h"
 #include "cohort-process-worker.h"
@@ -631,6 +632,13 @@ cohort_cluster_send (CohortCluster  *self,
 
   if (n_sent != NULL)
     *n_sent = 0;
+
+  if (cohort_message_is_internal (message))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           _("objects whose “cmd” starts with NODE_ are Node's own and cannot be sent"));
+      return FALSE;
+    }
 
   if (id >= 0)
     {

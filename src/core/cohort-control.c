@@ -118,7 +118,19 @@ cohort_control_handle_local_options (GApplication *application,
   g_autoptr(GError) error = NULL;
 
   if (!cohort_control_wants_instance (options))
-    return -1;
+    {
+      if (g_variant_dict_contains (options, "json"))
+        {
+          g_printerr (_("cohort: --json goes with --status\n"));
+          return COHORT_EXIT_USAGE;
+        }
+      if (g_variant_dict_contains (options, "follow"))
+        {
+          g_printerr (_("cohort: --follow goes with --messages or --logs\n"));
+          return COHORT_EXIT_USAGE;
+        }
+      return -1;
+    }
 
   if (!g_application_register (application, NULL, &error))
     {
@@ -131,6 +143,19 @@ cohort_control_handle_local_options (GApplication *application,
       return COHORT_EXIT_USAGE;
     }
   return -1;
+}
+
+static void request_finish (gpointer request, int status);
+
+/* Answers every command still under way (a --follow, a --stop) before the
+ * instance goes away, so no invoker is left without a reply. */
+void
+cohort_control_finish_all (CohortControl *self)
+{
+  g_return_if_fail (COHORT_IS_CONTROL (self));
+
+  while (self->pending->len > 0)
+    request_finish (g_ptr_array_index (self->pending, self->pending->len - 1), 0);
 }
 
 void
@@ -254,9 +279,11 @@ request_new (CohortControl           *self,
 
 /* Answers the invoker with @status and forgets the request. */
 static void
-request_finish (Request *request,
+request_finish (gpointer data,
                 int      status)
 {
+  Request *request = data;
+
   g_application_command_line_set_exit_status (request->command_line, status);
   g_ptr_array_remove (request->control->pending, request);
 }

@@ -24,5 +24,6 @@ void           cohort_control_add_platform_data    (GVariantBuilder         *bui
 CohortControl *cohort_control_new                  (CohortSupervisor        *supervisor);
 int            cohort_control_run                  (CohortControl           *self,
                                                     GApplicationCommandLine *command_line);
+void           cohort_control_finish_all           (CohortControl           *self);
 
 G_END_DECLS
