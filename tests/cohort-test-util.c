@@ -313,6 +313,21 @@ cohort_test_start (const char        *dir,
   return g_list_model_get_item (cohort_supervisor_get_clusters (*supervisor), 0);
 }
 
+CohortCluster *
+cohort_test_startf (const char        *dir,
+                    CohortSupervisor **supervisor,
+                    const char        *format,
+                    ...)
+{
+  g_autofree char *text = NULL;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  return cohort_test_start (dir, text, supervisor);
+}
+
 typedef struct
 {
   CohortCluster     *cluster;

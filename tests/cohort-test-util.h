@@ -38,6 +38,14 @@ void           cohort_test_stop_all        (CohortSupervisor    *supervisor);
 CohortCluster *cohort_test_start           (const char          *dir,
                                             const char          *text,
                                             CohortSupervisor   **supervisor);
+CohortCluster *cohort_test_startf          (const char          *dir,
+                                            CohortSupervisor   **supervisor,
+                                            const char          *format,
+                                            ...) G_GNUC_PRINTF (3, 4);
+
+/* In a suite whose Fixture has dir and supervisor: start the profile
+ * written as a format. */
+#define start(f, ...) cohort_test_startf ((f)->dir, &(f)->supervisor, __VA_ARGS__)
 void           cohort_test_wait_state      (CohortCluster       *cluster,
                                             CohortWorkerState    state,
                                             guint                count,

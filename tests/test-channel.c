@@ -50,22 +50,6 @@ fixture_teardown (Fixture       *f,
   g_free (f->worker);
 }
 
-G_GNUC_PRINTF (2, 3)
-static CohortCluster *
-start (Fixture    *f,
-       const char *format,
-       ...)
-{
-  g_autofree char *text = NULL;
-  va_list args;
-
-  va_start (args, format);
-  text = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  return cohort_test_start (f->dir, text, &f->supervisor);
-}
-
 static char *
 fixture_path (const char *name)
 {

@@ -237,7 +237,7 @@ test_check (Fixture       *f,
   g_assert_cmpint (run_cohort (f, args), ==, 2);
   g_free (err);
   err = read_file (f->err_path);
-  g_assert_nonnull (strstr (err, "p.cohort:2: Kind: expected process, got “vm”"));
+  g_assert_nonnull (strstr (err, "p.cohort:2: Kind: expected process | threads, got “vm”"));
   g_assert_nonnull (strstr (err, "p.cohort:5: Restart: expected on-failure | always | never"));
   g_assert_nonnull (strstr (err, "p.cohort:6: StopSignal: expected a signal name"));
 }
@@ -272,7 +272,7 @@ test_sigint_stops_gracefully (Fixture       *f,
   g_assert_nonnull (strstr (out, "web.0 | out 1"));
   g_assert_nonnull (strstr (out, "web.1 | out 2"));
   g_assert_nonnull (strstr (err, "web.0 | err 1"));
-  g_assert_nonnull (strstr (out, "cluster   id      pid  state"));
+  g_assert_nonnull (strstr (out, "cluster   id  pid/tid  state"));
   g_assert_nonnull (strstr (out, "stopped"));
   g_assert_nonnull (strstr (out, "exit 0 (stopped by signal)"));
   g_assert_nonnull (strstr (err, "Every worker has stopped."));

@@ -178,7 +178,7 @@ typedef struct
 static const BadCase bad_cases[] = {
   { "unknown-kind",
     "[Cluster a]\nKind=container\nCommand=true\n",
-    "p.cohort:2: Kind: expected process, got “container”" },
+    "p.cohort:2: Kind: expected process | threads, got “container”" },
   { "bad-number",
     "[Cluster a]\nCommand=true\nInstances=two\n",
     "p.cohort:3: Instances: expected a whole number from 1 to 4096, or max, got “two”" },

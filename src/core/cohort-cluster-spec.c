@@ -37,6 +37,7 @@ cohort_cluster_spec_new (const char        *name,
   self->stop_timeout_s = 10.0;
   self->ready_timeout_s = 0.0;
   self->max_memory_mib = 0;
+  self->arguments = g_strdup ("{}");
 
   return self;
 }
@@ -65,6 +66,8 @@ cohort_cluster_spec_unref (CohortClusterSpec *self)
   g_strfreev (self->environment);
   g_free (self->listen);
   g_free (self->stop_message);
+  g_free (self->task);
+  g_free (self->arguments);
   g_free (self);
 }
 

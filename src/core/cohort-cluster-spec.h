@@ -46,6 +46,12 @@ struct _CohortClusterSpec
   double               ready_timeout_s;
   guint64              max_memory_mib;
 
+  /* Kind=threads */
+  char                *task;           /* Task=, NULL when tasks come as messages only */
+  char                *arguments;      /* Arguments=, compact JSON object */
+  gboolean             repeat;
+  double               task_timeout_s; /* 0: none */
+
   /*< private >*/
   gatomicrefcount      ref_count;
 };

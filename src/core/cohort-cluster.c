@@ -14,13 +14,16 @@
 #include <unistd.h>
 
 #include "cohort-channel.h"
-#include "cohort-cluster.h"
+#include "cohort-cluster-private.h"
 #include "cohort-listen.h"
 #include "cohort-process-worker.h"
+#include "cohort-thread-worker.h"
 #include "cohort-worker-private.h"
 
 #define MEMORY_CHECK_MS 1000
 #define MAX_SCALE       4096
+/* Task timings kept for the percentiles of a thread cluster. */
+#define MAX_TIMINGS     1024
 
 struct _CohortCluster
 {
@@ -38,6 +41,13 @@ struct _CohortCluster
   guint               memory_check;
 
   GTask              *reload;
+
+  /* Kind=threads */
+  GThreadPool        *pool;
+  CohortTaskQueue    *queue;
+  GArray             *wait_ms;     /* ring of the last MAX_TIMINGS */
+  GArray             *run_ms;
+  guint               next_timing;
 };
 
 G_DEFINE_FINAL_TYPE (CohortCluster, cohort_cluster, G_TYPE_OBJECT)
@@ -85,6 +95,19 @@ close_listen_socket (CohortCluster *self)
       self->listen_fd = -1;
       self->listen_port = 0;
     }
+}
+
+static void
+end_pool (CohortCluster *self)
+{
+  /* Every loop has ended by now: the threads are idle, and freeing the
+   * pool waits for them. */
+  if (self->pool != NULL)
+    {
+      g_thread_pool_free (self->pool, TRUE, TRUE);
+      self->pool = NULL;
+    }
+  g_clear_pointer (&self->queue, cohort_task_queue_unref);
 }
 
 static gboolean
@@ -149,6 +172,7 @@ worker_state_cb (CohortCluster *self,
   if (self->state == COHORT_CLUSTER_STATE_STOPPING && !any_running (self))
     {
       close_listen_socket (self);
+      end_pool (self);
       g_clear_handle_id (&self->memory_check, g_source_remove);
       set_state (self, COHORT_CLUSTER_STATE_STOPPED);
     }
@@ -169,12 +193,28 @@ static CohortWorker *
 add_worker (CohortCluster *self,
             guint          id)
 {
-  g_autoptr(CohortWorker) worker = cohort_process_worker_new (self, self->spec, id);
+  g_autoptr(CohortWorker) worker = NULL;
+
+  if (self->spec->kind == COHORT_CLUSTER_KIND_THREADS)
+    worker = cohort_thread_worker_new (self, self->spec, id);
+  else
+    worker = cohort_process_worker_new (self, self->spec, id);
 
   g_signal_connect_object (worker, "notify::state", G_CALLBACK (worker_state_cb),
                            self, G_CONNECT_SWAPPED);
   g_list_store_insert_sorted (self->workers, worker, compare_workers, NULL);
   return worker;
+}
+
+/* One pool thread per worker in the list (retiring ones still finish on
+ * theirs), so a new worker's loop never waits for a thread. */
+static void
+workers_changed_cb (CohortCluster *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->workers));
+
+  if (self->pool != NULL && n > 0)
+    g_thread_pool_set_max_threads (self->pool, (int) n, NULL);
 }
 
 /* MaxMemory: a worker whose resident memory passes the limit is restarted
@@ -223,6 +263,7 @@ cohort_cluster_dispose (GObject *object)
     g_list_store_remove_all (self->workers);
   g_clear_object (&self->workers);
   close_listen_socket (self);
+  end_pool (self);
 
   G_OBJECT_CLASS (cohort_cluster_parent_class)->dispose (object);
 }
@@ -234,6 +275,8 @@ cohort_cluster_finalize (GObject *object)
 
   g_clear_pointer (&self->spec, cohort_cluster_spec_unref);
   g_clear_pointer (&self->error, g_free);
+  g_clear_pointer (&self->wait_ms, g_array_unref);
+  g_clear_pointer (&self->run_ms, g_array_unref);
 
   G_OBJECT_CLASS (cohort_cluster_parent_class)->finalize (object);
 }
@@ -330,6 +373,10 @@ cohort_cluster_init (CohortCluster *self)
   self->workers = g_list_store_new (COHORT_TYPE_WORKER);
   self->listen_fd = -1;
   self->state = COHORT_CLUSTER_STATE_STOPPED;
+  self->wait_ms = g_array_sized_new (FALSE, FALSE, sizeof (double), MAX_TIMINGS);
+  self->run_ms = g_array_sized_new (FALSE, FALSE, sizeof (double), MAX_TIMINGS);
+  g_signal_connect_object (self->workers, "items-changed", G_CALLBACK (workers_changed_cb),
+                           self, G_CONNECT_SWAPPED);
 }
 
 CohortCluster *
@@ -470,6 +517,33 @@ cohort_cluster_start (CohortCluster  *self,
         }
     }
 
+  if (self->spec->kind == COHORT_CLUSTER_KIND_THREADS && self->pool == NULL)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      /* GLib keeps threads of freed pools around for reuse; a stopped
+       * cluster's threads should be gone, as a user watching them expects. */
+      g_thread_pool_set_max_unused_threads (0);
+      self->queue = cohort_task_queue_new ();
+      /* Each worker's loop holds its pool thread for the worker's whole
+       * life, so a worker is one stable thread either way. The pool is
+       * not exclusive because GLib never releases an exclusive pool's
+       * threads when it is scaled down: they would idle until the
+       * cluster stops. These leave half a second after their worker. */
+      self->pool = g_thread_pool_new (cohort_thread_worker_pool_func, self->queue,
+                                      (int) MAX (1, self->desired), FALSE, &local_error);
+      if (self->pool == NULL)
+        {
+          g_clear_pointer (&self->queue, cohort_task_queue_unref);
+          set_error (self, local_error->message);
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      g_array_set_size (self->wait_ms, 0);
+      g_array_set_size (self->run_ms, 0);
+      self->next_timing = 0;
+    }
+
   set_error (self, NULL);
   g_list_store_remove_all (self->workers);
   set_state (self, COHORT_CLUSTER_STATE_RUNNING);
@@ -508,6 +582,7 @@ end_workers (CohortCluster *self,
   if (self->state == COHORT_CLUSTER_STATE_STOPPING && !any_running (self))
     {
       close_listen_socket (self);
+      end_pool (self);
       g_clear_handle_id (&self->memory_check, g_source_remove);
       set_state (self, COHORT_CLUSTER_STATE_STOPPED);
     }
@@ -638,6 +713,27 @@ cohort_cluster_send (CohortCluster  *self,
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                            _("objects whose “cmd” starts with NODE_ are Node's own and cannot be sent"));
       return FALSE;
+    }
+
+  /* A task sent to a thread cluster is one task, for whichever worker is
+   * free first. */
+  if (id < 0 && self->spec->kind == COHORT_CLUSTER_KIND_THREADS)
+    {
+      g_autoptr(JsonNode) args = NULL;
+      g_autofree char *task = NULL;
+
+      if (self->queue == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                       _("no worker of %s is running"), self->spec->name);
+          return FALSE;
+        }
+      if (!cohort_thread_worker_parse_task (self->spec, message, &task, &args, error) ||
+          !cohort_task_queue_push (self->queue, task, args, -1, error))
+        return FALSE;
+      if (n_sent != NULL)
+        *n_sent = 1;
+      return TRUE;
     }
 
   if (id >= 0)
@@ -919,4 +1015,97 @@ cohort_cluster_reload_finish (CohortCluster  *self,
   if (n_replaced != NULL)
     *n_replaced = (guint) replaced;
   return TRUE;
+}
+
+/* Thread clusters */
+
+GThreadPool *
+_cohort_cluster_get_pool (CohortCluster *self)
+{
+  return self->pool;
+}
+
+CohortTaskQueue *
+_cohort_cluster_get_queue (CohortCluster *self)
+{
+  return self->queue;
+}
+
+void
+_cohort_cluster_record_timing (CohortCluster *self,
+                               double         wait_ms,
+                               double         run_ms)
+{
+  if (self->wait_ms->len < MAX_TIMINGS)
+    {
+      g_array_append_val (self->wait_ms, wait_ms);
+      g_array_append_val (self->run_ms, run_ms);
+    }
+  else
+    {
+      g_array_index (self->wait_ms, double, self->next_timing) = wait_ms;
+      g_array_index (self->run_ms, double, self->next_timing) = run_ms;
+    }
+  self->next_timing = (self->next_timing + 1) % MAX_TIMINGS;
+}
+
+/* Tasks waiting in a thread cluster's queue. */
+guint
+cohort_cluster_get_queue_depth (CohortCluster *self)
+{
+  g_return_val_if_fail (COHORT_IS_CLUSTER (self), 0);
+  return self->queue != NULL ? cohort_task_queue_get_length (self->queue) : 0;
+}
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a;
+  double y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/**
+ * cohort_cluster_get_task_percentiles:
+ * @wait: (out caller-allocates) (array fixed-size=3): p50, p90 and p99 of
+ *   the time tasks waited in the queue, in ms
+ * @run: (out caller-allocates) (array fixed-size=3): the same of their
+ *   run time
+ *
+ * Over the last 1024 tasks of a thread cluster.
+ *
+ * Returns: the number of tasks the figures are over (0: none yet)
+ */
+guint
+cohort_cluster_get_task_percentiles (CohortCluster *self,
+                                     double        *wait,
+                                     double        *run)
+{
+  static const double quantiles[] = { 0.5, 0.9, 0.99 };
+  g_autoptr(GArray) w = NULL;
+  g_autoptr(GArray) r = NULL;
+  guint n;
+
+  g_return_val_if_fail (COHORT_IS_CLUSTER (self), 0);
+
+  n = self->run_ms->len;
+  for (guint i = 0; i < 3; i++)
+    wait[i] = run[i] = 0;
+  if (n == 0)
+    return 0;
+
+  w = g_array_copy (self->wait_ms);
+  r = g_array_copy (self->run_ms);
+  g_array_sort (w, compare_doubles);
+  g_array_sort (r, compare_doubles);
+  for (guint i = 0; i < 3; i++)
+    {
+      guint index = MIN (n - 1, (guint) (quantiles[i] * n));
+
+      wait[i] = g_array_index (w, double, index);
+      run[i] = g_array_index (r, double, index);
+    }
+  return n;
 }

@@ -40,6 +40,10 @@ gboolean            cohort_cluster_send           (CohortCluster      *self,
                                                    guint              *n_sent,
                                                    GError            **error);
 gboolean            cohort_cluster_get_reloading  (CohortCluster      *self);
+guint               cohort_cluster_get_queue_depth (CohortCluster     *self);
+guint               cohort_cluster_get_task_percentiles (CohortCluster *self,
+                                                   double             *wait,
+                                                   double             *run);
 void                cohort_cluster_reload_async   (CohortCluster      *self,
                                                    GCancellable       *cancellable,
                                                    GAsyncReadyCallback callback,

@@ -20,6 +20,7 @@
 
 #include "cohort-listen.h"
 #include "cohort-profile.h"
+#include "cohort-task.h"
 
 #define MAX_PROFILE_SIZE (1024 * 1024)
 #define MAX_INSTANCES    4096
@@ -50,6 +51,10 @@ static const char * const process_keys[] = {
   "Listen", "Channel", "Restart", "RestartDelay", "RestartDelayMax",
   "MinUptime", "MaxRestarts", "StopMessage", "StopSignal", "StopTimeout",
   "ReadyTimeout", "MaxMemory", NULL
+};
+
+static const char * const thread_keys[] = {
+  "Kind", "Task", "Threads", "Arguments", "Repeat", "TaskTimeout", NULL
 };
 
 static void
@@ -588,10 +593,110 @@ parse_process_cluster (Ctx               *ctx,
 }
 
 static void
+parse_thread_cluster (Ctx               *ctx,
+                      CohortClusterSpec *spec)
+{
+  g_autofree char *task = get_string (ctx, "Task");
+  g_autofree char *threads = get_string (ctx, "Threads");
+  g_autofree char *repeat = get_string (ctx, "Repeat");
+  g_autoptr(JsonNode) arguments = NULL;
+  g_auto(GStrv) keys = NULL;
+
+  if (task != NULL && g_strstrip (task)[0] != '\0')
+    {
+      if (!cohort_task_exists (task))
+        {
+          g_autofree char *names = g_strjoinv (" | ", (char **) cohort_task_list_names ());
+
+          key_error (ctx, "Task", _("expected %s, got “%s”"), names, task);
+        }
+      else
+        spec->task = g_strdup (task);
+    }
+
+  if (threads != NULL)
+    {
+      guint64 value;
+
+      if (g_ascii_strcasecmp (threads, "max") == 0)
+        spec->instances = COHORT_INSTANCES_MAX;
+      else if (parse_uint (threads, MAX_INSTANCES, &value) && value >= 1)
+        spec->instances = (int) value;
+      else
+        key_error (ctx, "Threads", _("expected a whole number from 1 to %d, or max, got “%s”"),
+                   MAX_INSTANCES, threads);
+    }
+
+  if (g_key_file_has_key (ctx->self->keyfile, ctx->group, "Arguments", NULL))
+    {
+      g_autofree char *raw = g_key_file_get_value (ctx->self->keyfile, ctx->group, "Arguments", NULL);
+      g_autoptr(GError) error = NULL;
+
+      g_strstrip (raw);
+      arguments = json_from_string (raw[0] != '\0' ? raw : "{}", &error);
+      if (arguments == NULL)
+        key_error (ctx, "Arguments", _("not valid JSON (%s): %s"), error->message, raw);
+      else if (!JSON_NODE_HOLDS_OBJECT (arguments))
+        key_error (ctx, "Arguments", _("expected a JSON object such as {\"n\": 1000000}, got %s"), raw);
+      else
+        {
+          g_free (spec->arguments);
+          spec->arguments = json_to_string (arguments, FALSE);
+        }
+    }
+
+  if (repeat != NULL)
+    {
+      if (g_ascii_strcasecmp (repeat, "true") == 0)
+        spec->repeat = TRUE;
+      else if (g_ascii_strcasecmp (repeat, "false") == 0)
+        spec->repeat = FALSE;
+      else
+        key_error (ctx, "Repeat", _("expected true or false, got “%s”"), repeat);
+    }
+
+  read_seconds (ctx, "TaskTimeout", 24 * 3600, TRUE, &spec->task_timeout_s);
+
+  if (spec->repeat && spec->task == NULL && task == NULL)
+    add_diagnostic (ctx->self, COHORT_DIAGNOSTIC_ERROR,
+                    key_line (ctx->self, ctx->group, "Repeat"),
+                    _("Repeat=true needs a Task to repeat"));
+
+  /* The task's own parameters, checked now rather than on every run. */
+  if (spec->task != NULL && arguments != NULL && JSON_NODE_HOLDS_OBJECT (arguments))
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!cohort_task_validate (spec->task, arguments, &error))
+        key_error (ctx, "Arguments", "%s", error->message);
+    }
+  else if (spec->task != NULL && arguments == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!cohort_task_validate (spec->task, NULL, &error))
+        add_diagnostic (ctx->self, COHORT_DIAGNOSTIC_ERROR, group_line (ctx->self, ctx->group),
+                        _("[%s] needs Arguments for %s: %s"), ctx->group, spec->task, error->message);
+    }
+
+  /* Process keys do not apply to threads: say so rather than ignore. */
+  keys = g_key_file_get_keys (ctx->self->keyfile, ctx->group, NULL, NULL);
+  for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
+    if (!g_strv_contains (thread_keys, keys[i]) && g_strv_contains (process_keys, keys[i]))
+      add_diagnostic (ctx->self, COHORT_DIAGNOSTIC_WARNING,
+                      key_line (ctx->self, ctx->group, keys[i]),
+                      _("%s applies to process clusters only; it is ignored here"), keys[i]);
+    else if (!g_strv_contains (thread_keys, keys[i]))
+      add_diagnostic (ctx->self, COHORT_DIAGNOSTIC_WARNING,
+                      key_line (ctx->self, ctx->group, keys[i]),
+                      _("unknown key %s in [%s]; it is ignored"), keys[i], ctx->group);
+}
+
+static void
 parse_cluster (CohortProfile *self,
                const char    *group)
 {
-  static const char * const kinds[] = { "process", NULL };
+  static const char * const kinds[] = { "process", "threads", NULL };
   g_autoptr(CohortClusterSpec) spec = NULL;
   const char *name = group + strlen (CLUSTER_PREFIX);
   Ctx ctx = { self, group };
@@ -610,7 +715,10 @@ parse_cluster (CohortProfile *self,
     return;
 
   spec = cohort_cluster_spec_new (name, (CohortClusterKind) kind);
-  parse_process_cluster (&ctx, spec);
+  if (kind == COHORT_CLUSTER_KIND_THREADS)
+    parse_thread_cluster (&ctx, spec);
+  else
+    parse_process_cluster (&ctx, spec);
 
   if (self->n_errors == errors_before)
     g_ptr_array_add (self->clusters, g_steal_pointer (&spec));

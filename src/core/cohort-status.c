@@ -9,13 +9,39 @@
 
 #include "cohort-process-worker.h"
 #include "cohort-status.h"
+#include "cohort-thread-worker.h"
 
+/* A process's resident memory; a thread's, the bytes its task holds. */
 static guint64
 worker_rss (CohortWorker *worker)
 {
   if (COHORT_IS_PROCESS_WORKER (worker))
     return cohort_process_worker_get_rss (COHORT_PROCESS_WORKER (worker));
+  if (COHORT_IS_THREAD_WORKER (worker))
+    return cohort_thread_worker_get_memory (COHORT_THREAD_WORKER (worker));
   return 0;
+}
+
+/* The process id, or the thread id of a thread worker; 0 when none. */
+static int
+worker_id_of_os (CohortWorker *worker)
+{
+  if (COHORT_IS_PROCESS_WORKER (worker))
+    return cohort_process_worker_get_pid (COHORT_PROCESS_WORKER (worker));
+  if (COHORT_IS_THREAD_WORKER (worker))
+    return cohort_thread_worker_get_tid (COHORT_THREAD_WORKER (worker));
+  return 0;
+}
+
+/* What the table shows as the state: a running thread is idle or busy. */
+static const char *
+worker_state_text (CohortWorker *worker)
+{
+  CohortWorkerState state = cohort_worker_get_state (worker);
+
+  if (state == COHORT_WORKER_STATE_ONLINE && COHORT_IS_THREAD_WORKER (worker))
+    return cohort_thread_worker_get_busy (COHORT_THREAD_WORKER (worker)) ? "busy" : "idle";
+  return cohort_worker_state_to_string (state);
 }
 
 JsonNode *
@@ -23,19 +49,32 @@ cohort_status_worker_json (CohortWorker *worker)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   CohortWorkerState state = cohort_worker_get_state (worker);
-  GPid pid = 0;
-
-  if (COHORT_IS_PROCESS_WORKER (worker))
-    pid = cohort_process_worker_get_pid (COHORT_PROCESS_WORKER (worker));
+  gboolean thread = COHORT_IS_THREAD_WORKER (worker);
+  int pid = worker_id_of_os (worker);
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "id");
   json_builder_add_int_value (b, cohort_worker_get_id (worker));
-  json_builder_set_member_name (b, "pid");
+  json_builder_set_member_name (b, thread ? "tid" : "pid");
   if (pid > 0)
     json_builder_add_int_value (b, pid);
   else
     json_builder_add_null_value (b);
+  if (thread)
+    {
+      CohortThreadWorker *tw = COHORT_THREAD_WORKER (worker);
+      g_autofree char *task = cohort_thread_worker_dup_task (tw);
+
+      json_builder_set_member_name (b, "busy");
+      json_builder_add_boolean_value (b, cohort_thread_worker_get_busy (tw));
+      json_builder_set_member_name (b, "task");
+      if (task != NULL)
+        json_builder_add_string_value (b, task);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "tasks_done");
+      json_builder_add_int_value (b, (gint64) cohort_thread_worker_get_tasks_done (tw));
+    }
   json_builder_set_member_name (b, "state");
   json_builder_add_string_value (b, cohort_worker_state_to_string (state));
   json_builder_set_member_name (b, "restarts");
@@ -46,7 +85,7 @@ cohort_status_worker_json (CohortWorker *worker)
   json_builder_set_member_name (b, "cpu");
   json_builder_add_null_value (b);
   json_builder_set_member_name (b, "rss");
-  if (pid > 0)
+  if (pid > 0 || (thread && cohort_worker_is_running (worker)))
     json_builder_add_int_value (b, (gint64) worker_rss (worker));
   else
     json_builder_add_null_value (b);
@@ -118,6 +157,39 @@ cohort_status_to_json (CohortSupervisor *supervisor)
         json_builder_add_string_value (b, cohort_cluster_get_error (cluster));
       else
         json_builder_add_null_value (b);
+      if (spec->kind == COHORT_CLUSTER_KIND_THREADS)
+        {
+          static const char * const names[] = { "p50", "p90", "p99" };
+          double wait[3];
+          double run[3];
+          guint n = cohort_cluster_get_task_percentiles (cluster, wait, run);
+
+          json_builder_set_member_name (b, "task");
+          if (spec->task != NULL)
+            json_builder_add_string_value (b, spec->task);
+          else
+            json_builder_add_null_value (b);
+          json_builder_set_member_name (b, "queue_depth");
+          json_builder_add_int_value (b, cohort_cluster_get_queue_depth (cluster));
+          json_builder_set_member_name (b, "timed_tasks");
+          json_builder_add_int_value (b, n);
+          json_builder_set_member_name (b, "wait_ms");
+          json_builder_begin_object (b);
+          for (guint k = 0; k < 3; k++)
+            {
+              json_builder_set_member_name (b, names[k]);
+              json_builder_add_double_value (b, wait[k]);
+            }
+          json_builder_end_object (b);
+          json_builder_set_member_name (b, "run_ms");
+          json_builder_begin_object (b);
+          for (guint k = 0; k < 3; k++)
+            {
+              json_builder_set_member_name (b, names[k]);
+              json_builder_add_double_value (b, run[k]);
+            }
+          json_builder_end_object (b);
+        }
       json_builder_set_member_name (b, "workers");
       json_builder_begin_array (b);
       for (guint j = 0; j < g_list_model_get_n_items (workers); j++)
@@ -183,7 +255,7 @@ cohort_status_format_table (CohortSupervisor *supervisor)
     }
 
   g_string_append_printf (out, "%-*s %4s %8s  %-9s %7s %8s %9s %13s %4s  %s\n",
-                          name_width, "cluster", "id", "pid", "state", "uptime",
+                          name_width, "cluster", "id", "pid/tid", "state", "uptime",
                           "restarts", "memory", "msgs in/out", "bad", "last exit");
 
   for (guint i = 0; i < n; i++)
@@ -204,8 +276,7 @@ cohort_status_format_table (CohortSupervisor *supervisor)
           g_autoptr(CohortWorker) worker = g_list_model_get_item (workers, j);
           const char *last_exit = cohort_worker_get_last_exit (worker);
           const char *reason = cohort_worker_get_reason (worker);
-          GPid pid = COHORT_IS_PROCESS_WORKER (worker)
-            ? cohort_process_worker_get_pid (COHORT_PROCESS_WORKER (worker)) : 0;
+          int pid = worker_id_of_os (worker);
           char pid_text[16];
           char uptime[16];
           char memory[24];
@@ -224,7 +295,7 @@ cohort_status_format_table (CohortSupervisor *supervisor)
           g_string_append_printf (out, "%-*s %4u %8s  %-9s %7s %8u %9s %13s %4" G_GUINT64_FORMAT "  %s%s%s%s\n",
                                   name_width, cohort_cluster_get_name (cluster),
                                   cohort_worker_get_id (worker), pid_text,
-                                  cohort_worker_state_to_string (cohort_worker_get_state (worker)),
+                                  worker_state_text (worker),
                                   uptime, cohort_worker_get_restarts (worker), memory, messages,
                                   cohort_worker_get_bad_messages (worker),
                                   last_exit != NULL ? last_exit : "-",

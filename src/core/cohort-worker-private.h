@@ -27,6 +27,12 @@ void _cohort_worker_received      (CohortWorker       *self,
                                    guint64             bytes);
 void _cohort_worker_bad_message   (CohortWorker       *self,
                                    const char         *reason);
+void _cohort_worker_count_restart (CohortWorker       *self,
+                                   const char         *last_exit,
+                                   const char         *reason);
+void _cohort_worker_record_sent   (CohortWorker       *self,
+                                   const char         *json,
+                                   gsize               length);
 void _cohort_worker_inherit       (CohortWorker       *self,
                                    CohortWorker       *predecessor);
 void _cohort_worker_set_incoming  (CohortWorker       *self,

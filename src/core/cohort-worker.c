@@ -1145,3 +1145,32 @@ _cohort_worker_get_incoming (CohortWorker *self)
 
   return priv->incoming;
 }
+
+/* A thread worker's task failed or timed out: the thread goes on with the
+ * next task, but the failure counts as a restart, with its reason. */
+void
+_cohort_worker_count_restart (CohortWorker *self,
+                              const char   *last_exit,
+                              const char   *reason)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  priv->restarts++;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESTARTS]);
+  set_string (self, &priv->last_exit, last_exit, PROP_LAST_EXIT);
+  set_string (self, &priv->reason, reason, PROP_REASON);
+}
+
+/* A message that reached the worker other than through send_line (a
+ * thread worker picking a task from its cluster's queue). */
+void
+_cohort_worker_record_sent (CohortWorker *self,
+                            const char   *json,
+                            gsize         length)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  priv->messages_out++;
+  priv->bytes_out += length + 1;
+  record_message (self, TRUE, json, length);
+}

@@ -1,0 +1,688 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* cohort-thread-worker.c: a worker that is one thread of its cluster's
+ * GThreadPool, the worker-threads half of the story.
+ *
+ * While the worker runs, one pool thread is its own: it runs the task
+ * back to back (Repeat=true) or takes tasks from the cluster's queue. The
+ * thread never touches GObject state: it reports to the main context with
+ * events, and the main thread turns them into messages, counts and
+ * restarts. Stopping sets a flag, cancels the running task (tasks check
+ * their GCancellable every few ms) and wakes the queue; the loop ends and
+ * the thread goes back to the pool. */
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cohort-cluster-private.h"
+#include "cohort-task.h"
+#include "cohort-thread-worker.h"
+#include "cohort-worker-private.h"
+
+/* Repeat=true: at most one report to the main thread per interval. */
+#define REPORT_INTERVAL_US  (100 * 1000)
+/* Repeat=true: a task that fails waits this long before the next run,
+ * so a broken set-up does not spin. */
+#define FAILURE_PAUSE_US    G_USEC_PER_SEC
+
+struct _CohortThreadWorker
+{
+  CohortWorker      parent_instance;
+
+  GMainContext     *context;
+
+  /* shared with the worker's thread */
+  volatile gint     stop;
+  volatile gint     tid;
+  volatile gint     busy;
+  volatile gint     have_clock;
+  clockid_t         clock;
+  GMutex            lock;           /* guards the three below */
+  GCancellable     *cancellable;    /* of the running task */
+  CohortTaskContext *task_context;
+  char             *task;
+
+  /* main thread only */
+  guint64           tasks_done;
+};
+
+G_DEFINE_FINAL_TYPE (CohortThreadWorker, cohort_thread_worker, COHORT_TYPE_WORKER)
+
+/* Events from the worker's thread to the main context */
+
+typedef enum
+{
+  EVENT_PICKED,    /* took a task sent to the whole cluster */
+  EVENT_RESULT,    /* a task from the queue ended */
+  EVENT_STATS,     /* Repeat=true: tasks done since the last report */
+  EVENT_FAILED,    /* Repeat=true: a run failed */
+  EVENT_EXITED,    /* the loop has ended */
+} EventKind;
+
+typedef struct
+{
+  CohortThreadWorker *self;
+  EventKind           kind;
+  char               *text;     /* PICKED: the task message; RESULT: the result message */
+  gboolean            failed;
+  gboolean            timed_out;
+  char               *error;
+  guint64             count;
+  double              wait_ms;
+  double              run_ms;
+} Event;
+
+static void
+event_free (gpointer data)
+{
+  Event *event = data;
+
+  g_object_unref (event->self);
+  g_free (event->text);
+  g_free (event->error);
+  g_free (event);
+}
+
+static void
+count_failure (CohortThreadWorker *self,
+               Event              *event)
+{
+  g_autofree char *reason = NULL;
+
+  if (event->timed_out)
+    reason = g_strdup_printf (_("task timed out: %s"), event->error);
+  else
+    reason = g_strdup_printf (_("task failed: %s"), event->error);
+  _cohort_worker_count_restart (COHORT_WORKER (self), event->timed_out ? "timeout" : "error", reason);
+}
+
+static gboolean
+event_dispatch (gpointer data)
+{
+  Event *event = data;
+  CohortThreadWorker *self = event->self;
+  CohortWorker *worker = COHORT_WORKER (self);
+  CohortCluster *cluster = cohort_worker_get_cluster (worker);
+
+  switch (event->kind)
+    {
+    case EVENT_PICKED:
+      _cohort_worker_record_sent (worker, event->text, strlen (event->text));
+      break;
+
+    case EVENT_RESULT:
+      {
+        g_autoptr(JsonNode) node = json_from_string (event->text, NULL);
+
+        self->tasks_done++;
+        if (cluster != NULL)
+          _cohort_cluster_record_timing (cluster, event->wait_ms, event->run_ms);
+        if (node != NULL)
+          _cohort_worker_received (worker, node, event->text, strlen (event->text));
+        if (event->failed)
+          count_failure (self, event);
+      }
+      break;
+
+    case EVENT_STATS:
+      self->tasks_done += event->count;
+      if (cluster != NULL)
+        _cohort_cluster_record_timing (cluster, event->wait_ms, event->run_ms);
+      break;
+
+    case EVENT_FAILED:
+      self->tasks_done++;
+      count_failure (self, event);
+      break;
+
+    case EVENT_EXITED:
+      _cohort_worker_exited (worker, 0);
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* Always through a source attached to the main context, never
+ * g_main_context_invoke(): from a pool thread, invoke would run the event
+ * right there whenever it can acquire the context (the main thread busy
+ * elsewhere), and the worker's state would change on the wrong thread. */
+static void
+post (CohortThreadWorker *self,
+      Event              *event)
+{
+  GSource *source = g_idle_source_new ();
+
+  event->self = g_object_ref (self);
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, event_dispatch, event, event_free);
+  g_source_set_static_name (source, "[cohort] thread worker event");
+  g_source_attach (source, self->context);
+  g_source_unref (source);
+}
+
+/* The worker's thread */
+
+typedef struct
+{
+  JsonNode *result;
+  GError   *error;
+  double    run_ms;
+} Run;
+
+static void
+run_task (CohortThreadWorker *self,
+          const char         *task,
+          JsonNode           *args,
+          Run                *run)
+{
+  CohortClusterSpec *spec = cohort_worker_get_spec (COHORT_WORKER (self));
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  gint64 deadline = 0;
+  CohortTaskContext *context;
+  gint64 start;
+
+  if (spec->task_timeout_s > 0)
+    deadline = g_get_monotonic_time () + (gint64) (spec->task_timeout_s * G_USEC_PER_SEC);
+  context = cohort_task_context_new (cancellable, deadline);
+
+  g_mutex_lock (&self->lock);
+  self->cancellable = cancellable;
+  self->task_context = context;
+  g_free (self->task);
+  self->task = g_strdup (task);
+  g_mutex_unlock (&self->lock);
+  /* A stop that came just before the task was visible. */
+  if (g_atomic_int_get (&self->stop))
+    g_cancellable_cancel (cancellable);
+
+  g_atomic_int_set (&self->busy, 1);
+  start = g_get_monotonic_time ();
+  run->result = cohort_task_run (task, args, context, &run->error);
+  run->run_ms = (g_get_monotonic_time () - start) / 1000.0;
+  g_atomic_int_set (&self->busy, 0);
+
+  g_mutex_lock (&self->lock);
+  self->cancellable = NULL;
+  self->task_context = NULL;
+  g_mutex_unlock (&self->lock);
+  cohort_task_context_free (context);
+}
+
+static char *
+result_message (const char *task,
+                Run        *run)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "task");
+  json_builder_add_string_value (b, task);
+  if (run->result != NULL)
+    {
+      json_builder_set_member_name (b, "result");
+      json_builder_add_value (b, json_node_copy (run->result));
+      json_builder_set_member_name (b, "ms");
+      json_builder_add_double_value (b, run->run_ms);
+    }
+  else
+    {
+      json_builder_set_member_name (b, "error");
+      json_builder_add_string_value (b, run->error->message);
+    }
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return json_to_string (root, FALSE);
+}
+
+static gboolean
+is_stop (CohortThreadWorker *self,
+         GError             *error)
+{
+  return error != NULL && g_atomic_int_get (&self->stop) &&
+         g_error_matches (error, COHORT_TASK_ERROR, COHORT_TASK_ERROR_CANCELLED);
+}
+
+/* Runs one task from the queue and reports it; FALSE when a stop
+ * cancelled it. */
+static gboolean
+run_queued (CohortThreadWorker *self,
+            CohortQueuedTask   *item)
+{
+  double wait_ms = (g_get_monotonic_time () - item->queued_at) / 1000.0;
+  Run run = { NULL, NULL, 0 };
+  Event *event;
+
+  /* A task sent to the cluster reaches this worker only now. */
+  if (item->worker < 0)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "task");
+      json_builder_add_string_value (b, item->task);
+      json_builder_set_member_name (b, "args");
+      if (item->args != NULL)
+        json_builder_add_value (b, json_node_copy (item->args));
+      else
+        {
+          json_builder_begin_object (b);
+          json_builder_end_object (b);
+        }
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+
+      event = g_new0 (Event, 1);
+      event->kind = EVENT_PICKED;
+      event->text = json_to_string (root, FALSE);
+      post (self, event);
+    }
+
+  run_task (self, item->task, item->args, &run);
+  if (is_stop (self, run.error))
+    {
+      g_clear_error (&run.error);
+      return FALSE;
+    }
+
+  event = g_new0 (Event, 1);
+  event->kind = EVENT_RESULT;
+  event->text = result_message (item->task, &run);
+  event->failed = run.error != NULL;
+  event->timed_out = g_error_matches (run.error, COHORT_TASK_ERROR, COHORT_TASK_ERROR_TIMED_OUT);
+  event->error = run.error != NULL ? g_strdup (run.error->message) : NULL;
+  event->wait_ms = wait_ms;
+  event->run_ms = run.run_ms;
+  post (self, event);
+  g_clear_pointer (&run.result, json_node_unref);
+  g_clear_error (&run.error);
+  return TRUE;
+}
+
+static void
+run_queue (CohortThreadWorker *self,
+           CohortTaskQueue    *queue)
+{
+  guint id = cohort_worker_get_id (COHORT_WORKER (self));
+  CohortQueuedTask *item;
+
+  while ((item = cohort_task_queue_pop (queue, id, TRUE, &self->stop)) != NULL)
+    {
+      g_autoptr(CohortQueuedTask) owned = item;
+
+      if (!run_queued (self, item))
+        break;
+    }
+}
+
+static void
+run_repeat (CohortThreadWorker *self,
+            CohortClusterSpec  *spec,
+            CohortTaskQueue    *queue)
+{
+  guint id = cohort_worker_get_id (COHORT_WORKER (self));
+  g_autoptr(JsonNode) args = json_from_string (spec->arguments, NULL);
+  gint64 last_report = g_get_monotonic_time ();
+  guint64 done = 0;
+  double last_run_ms = 0;
+
+  while (!g_atomic_int_get (&self->stop))
+    {
+      Run run = { NULL, NULL, 0 };
+      g_autoptr(CohortQueuedTask) item = NULL;
+      gint64 now;
+
+      /* Tasks sent meanwhile go first: a busy cluster still answers. */
+      item = cohort_task_queue_pop (queue, id, FALSE, &self->stop);
+      if (item != NULL)
+        {
+          if (!run_queued (self, item))
+            break;
+          continue;
+        }
+
+      run_task (self, spec->task, args, &run);
+      if (is_stop (self, run.error))
+        {
+          g_clear_error (&run.error);
+          break;
+        }
+
+      if (run.error != NULL)
+        {
+          Event *event = g_new0 (Event, 1);
+
+          event->kind = EVENT_FAILED;
+          event->timed_out = g_error_matches (run.error, COHORT_TASK_ERROR, COHORT_TASK_ERROR_TIMED_OUT);
+          event->error = g_strdup (run.error->message);
+          post (self, event);
+          g_clear_error (&run.error);
+
+          /* Pause, but hear a stop at once. */
+          for (gint64 until = g_get_monotonic_time () + FAILURE_PAUSE_US;
+               g_get_monotonic_time () < until && !g_atomic_int_get (&self->stop);)
+            g_usleep (10 * 1000);
+          continue;
+        }
+
+      g_clear_pointer (&run.result, json_node_unref);
+      done++;
+      last_run_ms = run.run_ms;
+      now = g_get_monotonic_time ();
+      if (now - last_report >= REPORT_INTERVAL_US)
+        {
+          Event *event = g_new0 (Event, 1);
+
+          event->kind = EVENT_STATS;
+          event->count = done;
+          event->run_ms = last_run_ms;
+          post (self, event);
+          done = 0;
+          last_report = now;
+        }
+    }
+
+  if (done > 0)
+    {
+      Event *event = g_new0 (Event, 1);
+
+      event->kind = EVENT_STATS;
+      event->count = done;
+      event->run_ms = last_run_ms;
+      post (self, event);
+    }
+}
+
+/**
+ * cohort_thread_worker_pool_func:
+ *
+ * The GThreadPool function of thread clusters: @data is a worker (a
+ * reference that this function releases), whose loop it runs until the
+ * worker is stopped.
+ */
+void
+cohort_thread_worker_pool_func (gpointer data,
+                                gpointer user_data)
+{
+  CohortThreadWorker *self = data;
+  CohortClusterSpec *spec = cohort_worker_get_spec (COHORT_WORKER (self));
+  CohortTaskQueue *queue = user_data;
+  Event *event;
+
+  g_atomic_int_set (&self->tid, (gint) syscall (SYS_gettid));
+  if (pthread_getcpuclockid (pthread_self (), &self->clock) == 0)
+    g_atomic_int_set (&self->have_clock, 1);
+
+  if (spec->repeat)
+    run_repeat (self, spec, queue);
+  else
+    run_queue (self, queue);
+
+  g_atomic_int_set (&self->have_clock, 0);
+  g_atomic_int_set (&self->tid, 0);
+  event = g_new0 (Event, 1);
+  event->kind = EVENT_EXITED;
+  post (self, event);
+  g_object_unref (self);
+}
+
+/* The main thread's side */
+
+static gboolean
+cohort_thread_worker_launch (CohortWorker  *worker,
+                             GError       **error)
+{
+  CohortThreadWorker *self = COHORT_THREAD_WORKER (worker);
+  CohortCluster *cluster = cohort_worker_get_cluster (worker);
+  GThreadPool *pool = cluster != NULL ? _cohort_cluster_get_pool (cluster) : NULL;
+
+  if (pool == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+                           _("the cluster's thread pool is not running"));
+      return FALSE;
+    }
+
+  g_atomic_int_set (&self->stop, 0);
+  return g_thread_pool_push (pool, g_object_ref (self), error);
+}
+
+static gboolean
+cohort_thread_worker_stop_step (CohortWorker   *worker,
+                                CohortStopStep  step)
+{
+  CohortThreadWorker *self = COHORT_THREAD_WORKER (worker);
+  CohortCluster *cluster = cohort_worker_get_cluster (worker);
+
+  /* A thread hears no message and cannot be killed: the signal and kill
+   * steps both cancel its task and end its loop. */
+  if (step != COHORT_STOP_STEP_SIGNAL && step != COHORT_STOP_STEP_KILL)
+    return FALSE;
+
+  g_atomic_int_set (&self->stop, 1);
+  g_mutex_lock (&self->lock);
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_mutex_unlock (&self->lock);
+  if (cluster != NULL && _cohort_cluster_get_queue (cluster) != NULL)
+    cohort_task_queue_wake (_cohort_cluster_get_queue (cluster));
+  return TRUE;
+}
+
+/**
+ * cohort_thread_worker_parse_task:
+ * @message: {"task": NAME, "args": {…}}; without "task", the cluster's
+ *   Task, and without "args", the cluster's Arguments for that task
+ *
+ * Checks a task message before it is queued, so a bad one is an error
+ * for its sender, not a task that fails later.
+ */
+gboolean
+cohort_thread_worker_parse_task (CohortClusterSpec  *spec,
+                                 JsonNode           *message,
+                                 char              **task,
+                                 JsonNode          **args,
+                                 GError            **error)
+{
+  g_autofree char *names = g_strjoinv (", ", (char **) cohort_task_list_names ());
+  JsonObject *object;
+  JsonNode *task_node;
+  JsonNode *args_node;
+  const char *name;
+
+  if (message == NULL || !JSON_NODE_HOLDS_OBJECT (message))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("a thread cluster takes tasks: {\"task\": NAME, \"args\": {…}} with NAME one of %s"),
+                   names);
+      return FALSE;
+    }
+
+  object = json_node_get_object (message);
+  task_node = json_object_get_member (object, "task");
+  args_node = json_object_get_member (object, "args");
+  if (task_node == NULL && spec->task != NULL)
+    name = spec->task;
+  else if (task_node != NULL && JSON_NODE_HOLDS_VALUE (task_node) &&
+           json_node_get_value_type (task_node) == G_TYPE_STRING)
+    name = json_node_get_string (task_node);
+  else
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("“task” must name one of %s"), names);
+      return FALSE;
+    }
+
+  if (!cohort_task_exists (name))
+    {
+      g_set_error (error, COHORT_TASK_ERROR, COHORT_TASK_ERROR_UNKNOWN_TASK,
+                   _("no task named “%s”; the tasks are %s"), name, names);
+      return FALSE;
+    }
+
+  if (args_node == NULL && g_strcmp0 (name, spec->task) == 0)
+    *args = json_from_string (spec->arguments, NULL);
+  else if (args_node == NULL)
+    *args = json_from_string ("{}", NULL);
+  else
+    *args = json_node_copy (args_node);
+
+  if (!cohort_task_validate (name, *args, error))
+    {
+      g_clear_pointer (args, json_node_unref);
+      return FALSE;
+    }
+  *task = g_strdup (name);
+  return TRUE;
+}
+
+static gboolean
+cohort_thread_worker_send_line (CohortWorker  *worker,
+                                const char    *json,
+                                gsize          length,
+                                GError       **error)
+{
+  CohortCluster *cluster = cohort_worker_get_cluster (worker);
+  CohortTaskQueue *queue = cluster != NULL ? _cohort_cluster_get_queue (cluster) : NULL;
+  g_autoptr(JsonNode) message = json_from_string (json, NULL);
+  g_autoptr(JsonNode) args = NULL;
+  g_autofree char *task = NULL;
+
+  if (queue == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                   _("worker %u is not running"), cohort_worker_get_id (worker));
+      return FALSE;
+    }
+  if (!cohort_thread_worker_parse_task (cohort_worker_get_spec (worker), message, &task, &args, error))
+    return FALSE;
+  return cohort_task_queue_push (queue, task, args, (int) cohort_worker_get_id (worker), error);
+}
+
+static void
+cohort_thread_worker_dispose (GObject *object)
+{
+  CohortThreadWorker *self = (CohortThreadWorker *) object;
+
+  g_clear_pointer (&self->context, g_main_context_unref);
+
+  G_OBJECT_CLASS (cohort_thread_worker_parent_class)->dispose (object);
+}
+
+static void
+cohort_thread_worker_finalize (GObject *object)
+{
+  CohortThreadWorker *self = (CohortThreadWorker *) object;
+
+  g_mutex_clear (&self->lock);
+  g_free (self->task);
+
+  G_OBJECT_CLASS (cohort_thread_worker_parent_class)->finalize (object);
+}
+
+static void
+cohort_thread_worker_class_init (CohortThreadWorkerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  CohortWorkerClass *worker_class = COHORT_WORKER_CLASS (klass);
+
+  object_class->dispose = cohort_thread_worker_dispose;
+  object_class->finalize = cohort_thread_worker_finalize;
+  worker_class->launch = cohort_thread_worker_launch;
+  worker_class->stop_step = cohort_thread_worker_stop_step;
+  worker_class->send_line = cohort_thread_worker_send_line;
+}
+
+static void
+cohort_thread_worker_init (CohortThreadWorker *self)
+{
+  g_mutex_init (&self->lock);
+  self->context = g_main_context_ref_thread_default ();
+}
+
+CohortWorker *
+cohort_thread_worker_new (CohortCluster     *cluster,
+                          CohortClusterSpec *spec,
+                          guint              id)
+{
+  return g_object_new (COHORT_TYPE_THREAD_WORKER,
+                       "cluster", cluster,
+                       "spec", spec,
+                       "id", id,
+                       NULL);
+}
+
+/* The kernel's id of the worker's thread, or 0 when it is not running. */
+int
+cohort_thread_worker_get_tid (CohortThreadWorker *self)
+{
+  g_return_val_if_fail (COHORT_IS_THREAD_WORKER (self), 0);
+  return g_atomic_int_get (&self->tid);
+}
+
+/* Running a task (busy) or waiting for one (idle). */
+gboolean
+cohort_thread_worker_get_busy (CohortThreadWorker *self)
+{
+  g_return_val_if_fail (COHORT_IS_THREAD_WORKER (self), FALSE);
+  return g_atomic_int_get (&self->busy) != 0;
+}
+
+/* CPU time of the worker's thread in ns, from its own clock; -1 when it
+ * is not running. */
+gint64
+cohort_thread_worker_get_cpu_time (CohortThreadWorker *self)
+{
+  struct timespec ts;
+
+  g_return_val_if_fail (COHORT_IS_THREAD_WORKER (self), -1);
+
+  if (!g_atomic_int_get (&self->have_clock) || clock_gettime (self->clock, &ts) != 0)
+    return -1;
+  return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The bytes the running task holds. */
+guint64
+cohort_thread_worker_get_memory (CohortThreadWorker *self)
+{
+  guint64 memory = 0;
+
+  g_return_val_if_fail (COHORT_IS_THREAD_WORKER (self), 0);
+
+  g_mutex_lock (&self->lock);
+  if (self->task_context != NULL)
+    memory = cohort_task_context_get_memory (self->task_context);
+  g_mutex_unlock (&self->lock);
+  return memory;
+}
+
+guint64
+cohort_thread_worker_get_tasks_done (CohortThreadWorker *self)
+{
+  g_return_val_if_fail (COHORT_IS_THREAD_WORKER (self), 0);
+  return self->tasks_done;
+}
+
+/* The task running now, or NULL. */
+char *
+cohort_thread_worker_dup_task (CohortThreadWorker *self)
+{
+  char *task = NULL;
+
+  g_return_val_if_fail (COHORT_IS_THREAD_WORKER (self), NULL);
+
+  g_mutex_lock (&self->lock);
+  if (self->task_context != NULL)
+    task = g_strdup (self->task);
+  g_mutex_unlock (&self->lock);
+  return task;
+}
