@@ -445,7 +445,10 @@ run_send (CohortControl           *self,
   if (!cohort_cluster_send (cluster, id, message, &sent, &error))
     return fail (command_line, "%s", error->message);
 
-  if (id >= 0)
+  if (id < 0 && cohort_cluster_get_spec (cluster)->kind == COHORT_CLUSTER_KIND_THREADS)
+    g_application_command_line_print (command_line, _("queued for %s: the first free thread runs it\n"),
+                                      cohort_cluster_get_name (cluster));
+  else if (id >= 0)
     g_application_command_line_print (command_line, _("sent to %s/%d\n"), cohort_cluster_get_name (cluster), id);
   else
     g_application_command_line_print (command_line,
