@@ -63,7 +63,13 @@ enum {
   N_PROPS
 };
 
+enum {
+  EVENT,
+  N_SIGNALS
+};
+
 static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
 
 static void
 set_state (CohortCluster      *self,
@@ -365,6 +371,17 @@ cohort_cluster_class_init (CohortClusterClass *klass)
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * CohortCluster::event:
+   * @kind: "scale" or "reload"
+   * @text: what happened, for people
+   *
+   * Something happened to the cluster as a whole; graphs mark it.
+   */
+  signals[EVENT] =
+    g_signal_new ("event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 static void
@@ -638,8 +655,11 @@ cohort_cluster_scale (CohortCluster  *self,
 
   if (self->desired != instances)
     {
+      g_autofree char *text = g_strdup_printf (_("scaled from %u to %u workers"), self->desired, instances);
+
       self->desired = instances;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DESIRED]);
+      g_signal_emit (self, signals[EVENT], 0, "scale", text);
     }
 
   /* A stopped cluster only remembers the number for its next start. */
@@ -831,6 +851,14 @@ reload_end (CohortCluster *self,
   if (reload->outgoing != NULL)
     g_signal_handlers_disconnect_by_func (reload->outgoing, outgoing_state_cb, self);
 
+  {
+    g_autofree char *text =
+      error != NULL ? g_strdup_printf (_("reload failed: %s"), error->message)
+                    : g_strdup_printf (_("reloaded %u workers"), reload->replaced);
+
+    g_signal_emit (self, signals[EVENT], 0, "reload", text);
+  }
+
   if (error != NULL)
     g_task_return_error (task, error);
   else
@@ -996,6 +1024,7 @@ cohort_cluster_reload_async (CohortCluster       *self,
     }
   g_task_set_task_data (task, reload, reload_free);
   self->reload = g_steal_pointer (&task);
+  g_signal_emit (self, signals[EVENT], 0, "reload", _("reload started"));
   reload_next (self);
 }
 

@@ -69,6 +69,8 @@ static const GOptionEntry option_entries[] = {
   { "stop", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Stop one cluster, or all, gracefully"), NULL },
   { "quit", 0, 0, G_OPTION_ARG_NONE, NULL,
     N_("Stop everything gracefully, then exit the running instance"), NULL },
+  { "export", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+    N_("Write the metric history of every worker as CSV"), N_("FILE.csv") },
   { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version and exit"), NULL },
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, NULL, NULL,
     N_("[FILE.cohort | NAME | JSON]") },
@@ -76,7 +78,8 @@ static const GOptionEntry option_entries[] = {
 };
 
 static const char * const control_commands[] = {
-  "status", "scale", "send", "messages", "logs", "reload", "restart", "start", "stop", "quit", NULL
+  "status", "scale", "send", "messages", "logs", "reload", "restart", "start", "stop", "quit",
+  "export", NULL
 };
 
 void
@@ -90,7 +93,7 @@ cohort_control_add_options (GApplication *application)
                                             _("Run a program as a cluster of workers and watch it live."));
   g_application_set_option_context_description (application,
     _("A second invocation with --status, --scale, --send, --messages, --logs,\n"
-      "--reload, --restart, --start, --stop or --quit controls the running instance."));
+      "--reload, --restart, --start, --stop, --export or --quit controls the running instance."));
 }
 
 /* Whether the options are a command for the running instance. */
@@ -863,6 +866,24 @@ run_start (CohortControl           *self,
   return 0;
 }
 
+/* --export: the path is the invoker's, relative to its folder. */
+static int
+run_export (CohortControl           *self,
+            GApplicationCommandLine *command_line,
+            const char              *argument)
+{
+  g_autoptr(GFile) file = g_application_command_line_create_file_for_arg (command_line, argument);
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr(GError) error = NULL;
+
+  if (path == NULL || !g_str_has_suffix (path, ".csv"))
+    return fail (command_line, _("--export writes a .csv file, got “%s”"), argument);
+  if (!cohort_sampler_export_csv (cohort_supervisor_get_sampler (self->supervisor), path, &error))
+    return fail (command_line, _("cannot write %s: %s"), path, error->message);
+  g_application_command_line_print (command_line, _("wrote the metric history to %s\n"), path);
+  return 0;
+}
+
 /**
  * cohort_control_run:
  *
@@ -882,6 +903,7 @@ cohort_control_run (CohortControl           *self,
   g_autofree char *logs = NULL;
   g_autofree char *reload = NULL;
   g_autofree char *restart = NULL;
+  g_autofree char *export = NULL;
   g_auto(GStrv) rest = NULL;
   gboolean follow = FALSE;
   guint n_commands = 0;
@@ -918,6 +940,8 @@ cohort_control_run (CohortControl           *self,
     return run_stop (self, command_line, rest != NULL ? rest[0] : NULL, FALSE);
   if (g_variant_dict_contains (options, "quit"))
     return run_stop (self, command_line, NULL, TRUE);
+  if (g_variant_dict_lookup (options, "export", "^ay", &export))
+    return run_export (self, command_line, export);
 
   g_return_val_if_reached (COHORT_EXIT_USAGE);
 }

@@ -5,7 +5,9 @@
 
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cohort-process-worker.h"
 #include "cohort-status.h"
@@ -44,8 +46,24 @@ worker_state_text (CohortWorker *worker)
   return cohort_worker_state_to_string (state);
 }
 
+static void
+add_figure (JsonBuilder *b,
+            const char  *name,
+            double       value,
+            gboolean     integer)
+{
+  json_builder_set_member_name (b, name);
+  if (isnan (value))
+    json_builder_add_null_value (b);
+  else if (integer)
+    json_builder_add_int_value (b, (gint64) value);
+  else
+    json_builder_add_double_value (b, round (value * 10) / 10);
+}
+
 JsonNode *
-cohort_status_worker_json (CohortWorker *worker)
+cohort_status_worker_json (CohortSampler *sampler,
+                           CohortWorker  *worker)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   CohortWorkerState state = cohort_worker_get_state (worker);
@@ -81,9 +99,8 @@ cohort_status_worker_json (CohortWorker *worker)
   json_builder_add_int_value (b, cohort_worker_get_restarts (worker));
   json_builder_set_member_name (b, "uptime");
   json_builder_add_double_value (b, cohort_worker_get_uptime (worker));
-  /* CPU needs two samples over time: it comes from the sampler. */
-  json_builder_set_member_name (b, "cpu");
-  json_builder_add_null_value (b);
+  /* CPU needs two samples over time: null until the sampler has them. */
+  add_figure (b, "cpu", cohort_sampler_get_current (sampler, worker, COHORT_METRIC_CPU), FALSE);
   json_builder_set_member_name (b, "rss");
   if (pid > 0 || (thread && cohort_worker_is_running (worker)))
     json_builder_add_int_value (b, (gint64) worker_rss (worker));
@@ -111,6 +128,44 @@ cohort_status_worker_json (CohortWorker *worker)
     json_builder_add_null_value (b);
   json_builder_set_member_name (b, "stop_step");
   json_builder_add_string_value (b, cohort_stop_step_to_string (cohort_worker_get_stop_step (worker)));
+  add_figure (b, "messages_in_per_s",
+              cohort_sampler_get_current (sampler, worker, COHORT_METRIC_MESSAGES_IN), FALSE);
+  add_figure (b, "messages_out_per_s",
+              cohort_sampler_get_current (sampler, worker, COHORT_METRIC_MESSAGES_OUT), FALSE);
+
+  /* A worker with children of its own (a Node cluster primary,
+   * gunicorn): the whole tree, and the children listed. */
+  if (COHORT_IS_PROCESS_WORKER (worker))
+    {
+      g_autoptr(GPtrArray) children = cohort_sampler_dup_children (sampler, worker);
+
+      if (children->len > 0)
+        {
+          json_builder_set_member_name (b, "tree");
+          json_builder_begin_object (b);
+          add_figure (b, "cpu", cohort_sampler_get_current (sampler, worker, COHORT_METRIC_TREE_CPU), FALSE);
+          add_figure (b, "rss", cohort_sampler_get_current (sampler, worker, COHORT_METRIC_TREE_RSS), TRUE);
+          json_builder_set_member_name (b, "children");
+          json_builder_begin_array (b);
+          for (guint i = 0; i < children->len; i++)
+            {
+              CohortProcessSample *child = g_ptr_array_index (children, i);
+
+              json_builder_begin_object (b);
+              json_builder_set_member_name (b, "pid");
+              json_builder_add_int_value (b, child->pid);
+              json_builder_set_member_name (b, "ppid");
+              json_builder_add_int_value (b, child->ppid);
+              json_builder_set_member_name (b, "command");
+              json_builder_add_string_value (b, child->command);
+              add_figure (b, "cpu", child->cpu, FALSE);
+              add_figure (b, "rss", child->rss, TRUE);
+              json_builder_end_object (b);
+            }
+          json_builder_end_array (b);
+          json_builder_end_object (b);
+        }
+    }
   json_builder_end_object (b);
 
   return json_builder_get_root (b);
@@ -121,10 +176,21 @@ cohort_status_to_json (CohortSupervisor *supervisor)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   GListModel *clusters = cohort_supervisor_get_clusters (supervisor);
+  CohortSampler *sampler = cohort_supervisor_get_sampler (supervisor);
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "profile");
   json_builder_add_string_value (b, cohort_supervisor_get_profile_name (supervisor));
+  json_builder_set_member_name (b, "cohort");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "pid");
+  json_builder_add_int_value (b, getpid ());
+  add_figure (b, "cpu", cohort_series_get_last (cohort_sampler_get_self_series (sampler, COHORT_SELF_CPU)), FALSE);
+  add_figure (b, "rss", cohort_series_get_last (cohort_sampler_get_self_series (sampler, COHORT_SELF_RSS)), TRUE);
+  add_figure (b, "lag_ms", cohort_series_get_last (cohort_sampler_get_self_series (sampler, COHORT_SELF_LAG)), FALSE);
+  json_builder_set_member_name (b, "sample_interval_ms");
+  json_builder_add_int_value (b, cohort_sampler_get_interval (sampler));
+  json_builder_end_object (b);
   json_builder_set_member_name (b, "clusters");
   json_builder_begin_array (b);
 
@@ -196,7 +262,7 @@ cohort_status_to_json (CohortSupervisor *supervisor)
         {
           g_autoptr(CohortWorker) worker = g_list_model_get_item (workers, j);
 
-          json_builder_add_value (b, cohort_status_worker_json (worker));
+          json_builder_add_value (b, cohort_status_worker_json (sampler, worker));
         }
       json_builder_end_array (b);
       json_builder_end_object (b);
@@ -243,6 +309,7 @@ char *
 cohort_status_format_table (CohortSupervisor *supervisor)
 {
   GListModel *clusters = cohort_supervisor_get_clusters (supervisor);
+  CohortSampler *sampler = cohort_supervisor_get_sampler (supervisor);
   g_autoptr(GString) out = g_string_new (NULL);
   guint n = g_list_model_get_n_items (clusters);
   int name_width = strlen ("cluster");
@@ -254,9 +321,9 @@ cohort_status_format_table (CohortSupervisor *supervisor)
       name_width = MAX (name_width, (int) strlen (cohort_cluster_get_name (cluster)));
     }
 
-  g_string_append_printf (out, "%-*s %4s %8s  %-9s %7s %8s %9s %13s %4s  %s\n",
+  g_string_append_printf (out, "%-*s %4s %8s  %-9s %7s %8s %6s %9s %13s %4s  %s\n",
                           name_width, "cluster", "id", "pid/tid", "state", "uptime",
-                          "restarts", "memory", "msgs in/out", "bad", "last exit");
+                          "restarts", "cpu", "memory", "msgs in/out", "bad", "last exit");
 
   for (guint i = 0; i < n; i++)
     {
@@ -266,10 +333,10 @@ cohort_status_format_table (CohortSupervisor *supervisor)
       const char *error = cohort_cluster_get_error (cluster);
 
       if (n_workers == 0)
-        g_string_append_printf (out, "%-*s %4s %8s  %-9s %7s %8s %9s %13s %4s  %s\n",
+        g_string_append_printf (out, "%-*s %4s %8s  %-9s %7s %8s %6s %9s %13s %4s  %s\n",
                                 name_width, cohort_cluster_get_name (cluster), "-", "-",
                                 cohort_cluster_state_to_string (cohort_cluster_get_state (cluster)),
-                                "-", "-", "-", "-", "-", error != NULL ? error : "-");
+                                "-", "-", "-", "-", "-", "-", error != NULL ? error : "-");
 
       for (guint j = 0; j < n_workers; j++)
         {
@@ -281,6 +348,8 @@ cohort_status_format_table (CohortSupervisor *supervisor)
           char uptime[16];
           char memory[24];
           char messages[32];
+          char cpu_text[16];
+          double cpu = cohort_sampler_get_current (sampler, worker, COHORT_METRIC_CPU);
 
           if (pid > 0)
             g_snprintf (pid_text, sizeof pid_text, "%d", pid);
@@ -288,15 +357,19 @@ cohort_status_format_table (CohortSupervisor *supervisor)
             g_strlcpy (pid_text, "-", sizeof pid_text);
           format_duration (uptime, sizeof uptime, cohort_worker_get_uptime (worker));
           format_bytes (memory, sizeof memory, worker_rss (worker));
+          if (isnan (cpu))
+            g_strlcpy (cpu_text, "-", sizeof cpu_text);
+          else
+            g_snprintf (cpu_text, sizeof cpu_text, "%.0f%%", cpu);
           g_snprintf (messages, sizeof messages, "%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT,
                       cohort_worker_get_messages_in (worker),
                       cohort_worker_get_messages_out (worker));
 
-          g_string_append_printf (out, "%-*s %4u %8s  %-9s %7s %8u %9s %13s %4" G_GUINT64_FORMAT "  %s%s%s%s\n",
+          g_string_append_printf (out, "%-*s %4u %8s  %-9s %7s %8u %6s %9s %13s %4" G_GUINT64_FORMAT "  %s%s%s%s\n",
                                   name_width, cohort_cluster_get_name (cluster),
                                   cohort_worker_get_id (worker), pid_text,
                                   worker_state_text (worker),
-                                  uptime, cohort_worker_get_restarts (worker), memory, messages,
+                                  uptime, cohort_worker_get_restarts (worker), cpu_text, memory, messages,
                                   cohort_worker_get_bad_messages (worker),
                                   last_exit != NULL ? last_exit : "-",
                                   reason != NULL ? " (" : "",

@@ -10,7 +10,8 @@
 G_BEGIN_DECLS
 
 JsonNode *cohort_status_to_json      (CohortSupervisor *supervisor);
-JsonNode *cohort_status_worker_json  (CohortWorker     *worker);
+JsonNode *cohort_status_worker_json  (CohortSampler    *sampler,
+                                      CohortWorker     *worker);
 char     *cohort_status_format_table (CohortSupervisor *supervisor);
 char     *cohort_status_format_time  (gint64            wall_usec);
 

@@ -7,15 +7,17 @@
 #include <glib/gi18n-lib.h>
 
 #include "cohort-reaper.h"
+#include "cohort-sampler.h"
 #include "cohort-supervisor.h"
 
 struct _CohortSupervisor
 {
   GObject     parent_instance;
 
-  char       *profile_name;
-  GListStore *clusters;
-  gboolean    running;
+  char          *profile_name;
+  GListStore    *clusters;
+  gboolean       running;
+  CohortSampler *sampler;
 };
 
 G_DEFINE_FINAL_TYPE (CohortSupervisor, cohort_supervisor, G_TYPE_OBJECT)
@@ -60,6 +62,7 @@ cohort_supervisor_dispose (GObject *object)
 {
   CohortSupervisor *self = (CohortSupervisor *) object;
 
+  g_clear_object (&self->sampler);
   if (self->clusters != NULL)
     g_list_store_remove_all (self->clusters);
   g_clear_object (&self->clusters);
@@ -136,7 +139,18 @@ cohort_supervisor_init (CohortSupervisor *self)
 CohortSupervisor *
 cohort_supervisor_new (void)
 {
-  return g_object_new (COHORT_TYPE_SUPERVISOR, NULL);
+  CohortSupervisor *self = g_object_new (COHORT_TYPE_SUPERVISOR, NULL);
+
+  self->sampler = cohort_sampler_new (self);
+  return self;
+}
+
+/* Returns: (transfer none): the live figures and history of the workers */
+CohortSampler *
+cohort_supervisor_get_sampler (CohortSupervisor *self)
+{
+  g_return_val_if_fail (COHORT_IS_SUPERVISOR (self), NULL);
+  return self->sampler;
 }
 
 /**

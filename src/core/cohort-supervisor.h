@@ -7,6 +7,7 @@
 
 #include "cohort-cluster.h"
 #include "cohort-profile.h"
+#include "cohort-sampler.h"
 
 G_BEGIN_DECLS
 
@@ -26,5 +27,6 @@ gboolean          cohort_supervisor_get_running      (CohortSupervisor  *self);
 guint             cohort_supervisor_start            (CohortSupervisor  *self);
 void              cohort_supervisor_stop             (CohortSupervisor  *self);
 void              cohort_supervisor_kill             (CohortSupervisor  *self);
+CohortSampler    *cohort_supervisor_get_sampler      (CohortSupervisor  *self);
 
 G_END_DECLS
