@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* test-metrics.c: the sampler against workers whose load is known: one
+ * that burns a core, half a core, or sleeps; one that holds 64 MiB; one
+ * with two busy children; message rates against messages sent; restart
+ * events; Cohort's own figures; the slower pace when nobody watches; and
+ * the CSV export. Bounds are wide: the machine is shared. */
+
+#include "config.h"
+
+#include <math.h>
+
+#include "cohort-test-util.h"
+#include "cohort-thread-worker.h"
+
+#define INTERVAL_MS 200
+
+typedef struct
+{
+  char             *dir;
+  char             *worker;
+  CohortSupervisor *supervisor;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  f->dir = cohort_test_make_dir ();
+  f->worker = g_shell_quote (cohort_test_worker_path ());
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  if (f->supervisor != NULL)
+    cohort_test_stop_all (f->supervisor);
+  g_clear_object (&f->supervisor);
+  cohort_test_remove_dir (f->dir);
+  g_free (f->dir);
+  g_free (f->worker);
+}
+
+static CohortSampler *
+sampler (Fixture *f)
+{
+  CohortSampler *s = cohort_supervisor_get_sampler (f->supervisor);
+
+  cohort_sampler_set_interval (s, INTERVAL_MS);
+  return s;
+}
+
+typedef struct
+{
+  CohortSampler *sampler;
+  guint          left;
+} SampleWait;
+
+static void
+sampled_cb (CohortSampler *s,
+            SampleWait    *w)
+{
+  if (w->left > 0)
+    w->left--;
+}
+
+static gboolean
+samples_done (gpointer data)
+{
+  return ((SampleWait *) data)->left == 0;
+}
+
+/* Runs until @n more samples have been taken. */
+static void
+wait_samples (CohortSampler *s,
+              guint          n)
+{
+  SampleWait w = { s, n };
+
+  g_signal_connect (s, "sampled", G_CALLBACK (sampled_cb), &w);
+  g_assert_true (cohort_test_wait_until (samples_done, &w, n * INTERVAL_MS * 10 + 5000));
+  g_signal_handlers_disconnect_by_data (s, &w);
+}
+
+/* The mean of @metric for the slot over the last @seconds. */
+static double
+recent_mean (CohortSampler *s,
+             const char    *cluster,
+             guint          id,
+             CohortMetric   metric,
+             double         seconds)
+{
+  CohortSeries *series = cohort_sampler_get_series (s, cluster, id, metric);
+
+  g_assert_nonnull (series);
+  return cohort_series_get_mean (series, g_get_real_time () - (gint64) (seconds * G_USEC_PER_SEC));
+}
+
+static void
+test_cpu (Fixture       *f,
+          gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  CohortSampler *s;
+  double full;
+  double half;
+  double idle;
+
+  cluster = start (f,
+                   "[Cluster full]\nCommand=%s --burn 1\nStopMessage=\n"
+                   "[Cluster half]\nCommand=%s --burn 0.5\nStopMessage=\n"
+                   "[Cluster idle]\nCommand=%s\nStopMessage=\n",
+                   f->worker, f->worker, f->worker);
+  s = sampler (f);
+  wait_samples (s, 12);
+
+  full = recent_mean (s, "full", 0, COHORT_METRIC_CPU, 2);
+  half = recent_mean (s, "half", 0, COHORT_METRIC_CPU, 2);
+  idle = recent_mean (s, "idle", 0, COHORT_METRIC_CPU, 2);
+  g_test_message ("CPU: burning %.1f %%, half %.1f %%, sleeping %.1f %%", full, half, idle);
+  g_assert_cmpfloat (full, >=, 85);
+  g_assert_cmpfloat (full, <=, 101);
+  g_assert_cmpfloat (half, >=, 35);
+  g_assert_cmpfloat (half, <=, 65);
+  g_assert_cmpfloat (idle, <, 5);
+
+  /* The current figure is what --status shows. */
+  g_assert_cmpfloat (cohort_sampler_get_current (s, cohort_cluster_lookup_worker (cluster, 0),
+                                                 COHORT_METRIC_CPU), >=, 70);
+}
+
+static void
+test_memory (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  CohortSampler *s;
+  double rss;
+
+  cluster = start (f, "[Cluster big]\nCommand=%s --alloc 64\nStopMessage=\n", f->worker);
+  s = sampler (f);
+  wait_samples (s, 4);
+
+  rss = recent_mean (s, "big", 0, COHORT_METRIC_RSS, 0.5);
+  g_test_message ("RSS of a worker holding 64 MiB: %.1f MiB", rss / (1024 * 1024));
+  g_assert_cmpfloat (fabs (rss - 64.0 * 1024 * 1024), <, 6.4 * 1024 * 1024);
+}
+
+static void
+test_tree (Fixture       *f,
+           gconstpointer  data)
+{
+  g_autofree char *children_file = g_build_filename (f->dir, "0.children", NULL);
+  g_autofree char *pid_file = g_build_filename (f->dir, "0", NULL);
+  g_autofree char *listed = NULL;
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(GPtrArray) children = NULL;
+  g_auto(GStrv) pids = NULL;
+  CohortSampler *s;
+  double tree_cpu;
+  double own_cpu;
+
+  cluster = start (f, "[Cluster family]\nCommand=%s --children 2 --pid-dir %s\nStopMessage=\n",
+                   f->worker, f->dir);
+  g_assert_cmpint (cohort_test_read_pid (pid_file), >, 0);
+  g_assert_true (g_file_get_contents (children_file, &listed, NULL, NULL));
+  pids = g_strsplit (g_strstrip (listed), "\n", -1);
+  g_assert_cmpuint (g_strv_length (pids), ==, 2);
+
+  s = sampler (f);
+  wait_samples (s, 8);
+
+  /* Both children listed, with their figures; the tree adds them up. */
+  children = cohort_sampler_dup_children (s, cohort_cluster_lookup_worker (cluster, 0));
+  g_assert_cmpuint (children->len, ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      CohortProcessSample *child = g_ptr_array_index (children, i);
+      g_autofree char *pid = g_strdup_printf ("%d", child->pid);
+
+      g_assert_true (g_strv_contains ((const char * const *) pids, pid));
+      g_assert_cmpint (child->ppid, ==, cohort_test_worker_pid (cluster, 0));
+      g_assert_cmpuint (child->rss, >, 0);
+    }
+  tree_cpu = recent_mean (s, "family", 0, COHORT_METRIC_TREE_CPU, 1);
+  own_cpu = recent_mean (s, "family", 0, COHORT_METRIC_CPU, 1);
+  g_test_message ("worker %.1f %%, its tree %.1f %%", own_cpu, tree_cpu);
+  g_assert_cmpfloat (own_cpu, <, 10);
+  g_assert_cmpfloat (tree_cpu, >=, 100);
+  g_assert_cmpfloat (recent_mean (s, "family", 0, COHORT_METRIC_TREE_RSS, 1), >,
+                     recent_mean (s, "family", 0, COHORT_METRIC_RSS, 1));
+}
+
+static void
+test_message_rates (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(JsonNode) ping = json_from_string ("\"ping\"", NULL);
+  CohortSeries *out_rate;
+  CohortSeries *in_rate;
+  CohortSampler *s;
+  CohortWorker *worker;
+  double sent = 0;
+  double received = 0;
+  gint64 since;
+
+  cluster = start (f, "[Cluster echo]\nCommand=%s --channel-echo\n", f->worker);
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 1, 5000);
+  worker = cohort_cluster_lookup_worker (cluster, 0);
+  s = sampler (f);
+  wait_samples (s, 2);
+  since = g_get_real_time ();
+
+  /* 40 messages over about a second. */
+  for (guint i = 0; i < 40; i++)
+    {
+      g_assert_true (cohort_worker_send (worker, ping, NULL));
+      cohort_test_sleep (25);
+    }
+  wait_samples (s, 3);
+
+  /* The rates, integrated over the sample intervals, are the counts. */
+  out_rate = cohort_sampler_get_series (s, "echo", 0, COHORT_METRIC_MESSAGES_OUT);
+  in_rate = cohort_sampler_get_series (s, "echo", 0, COHORT_METRIC_MESSAGES_IN);
+  for (guint i = 1; i < cohort_series_get_length (out_rate); i++)
+    {
+      double dt = (cohort_series_get_time (out_rate, i) - cohort_series_get_time (out_rate, i - 1)) /
+                  (double) G_USEC_PER_SEC;
+
+      if (cohort_series_get_time (out_rate, i) <= since)
+        continue;
+      if (!isnan (cohort_series_get_value (out_rate, i)))
+        sent += cohort_series_get_value (out_rate, i) * dt;
+      if (!isnan (cohort_series_get_value (in_rate, i)))
+        received += cohort_series_get_value (in_rate, i) * dt;
+    }
+  g_test_message ("messages out %.2f, in %.2f (sent 40)", sent, received);
+  g_assert_cmpfloat (fabs (sent - 40), <, 2.5);
+  g_assert_cmpfloat (fabs (received - 40), <, 2.5);
+}
+
+static void
+test_thread_cpu (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  CohortSampler *s;
+  double busy;
+  double idle;
+
+  cluster = start (f,
+                   "[Cluster busy]\nKind=threads\nTask=sum\nArguments={\"n\": 5000000}\nRepeat=true\n"
+                   "[Cluster idle]\nKind=threads\n");
+  s = sampler (f);
+  wait_samples (s, 8);
+  busy = recent_mean (s, "busy", 0, COHORT_METRIC_CPU, 1);
+  idle = recent_mean (s, "idle", 0, COHORT_METRIC_CPU, 1);
+  g_test_message ("busy thread %.1f %%, idle thread %.1f %%", busy, idle);
+  g_assert_cmpfloat (busy, >=, 60);
+  g_assert_cmpfloat (busy, <=, 101);
+  g_assert_cmpfloat (idle, <, 5);
+}
+
+static void
+test_restart_event (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  CohortEvent *event = NULL;
+  CohortWorker *worker;
+  gint64 before;
+  gint64 after;
+
+  cluster = start (f, "[Cluster flaky]\nCommand=%s --exit 2 --after 300\nRestartDelay=50\nMinUptime=0.1\n",
+                   f->worker);
+  worker = cohort_cluster_lookup_worker (cluster, 0);
+  before = g_get_real_time ();
+  while (cohort_worker_get_restarts (worker) < 1)
+    cohort_test_sleep (5);
+  after = g_get_real_time ();
+
+  events = cohort_sampler_dup_events (cohort_supervisor_get_sampler (f->supervisor));
+  for (guint i = 0; i < events->len && event == NULL; i++)
+    if (g_str_equal (((CohortEvent *) g_ptr_array_index (events, i))->kind, "restart"))
+      event = g_ptr_array_index (events, i);
+  g_assert_nonnull (event);
+  g_assert_cmpstr (event->cluster, ==, "flaky");
+  g_assert_cmpint (event->worker, ==, 0);
+  /* At the restart: after the 300 ms run and the 50 ms delay. */
+  g_assert_cmpint (event->time, >=, before + 300 * 1000);
+  g_assert_cmpint (event->time, <=, after);
+  g_test_message ("restart event: %s", event->text);
+  g_assert_nonnull (strstr (event->text, "exit 2"));
+}
+
+static void
+test_scale_event_and_self (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  CohortSampler *s;
+  CohortEvent *last;
+
+  cluster = start (f, "[Cluster pool]\nCommand=%s\nStopMessage=\n", f->worker);
+  s = sampler (f);
+  g_assert_true (cohort_cluster_scale (cluster, 3, NULL));
+  wait_samples (s, 3);
+
+  events = cohort_sampler_dup_events (s);
+  g_assert_cmpuint (events->len, >=, 1);
+  last = g_ptr_array_index (events, events->len - 1);
+  g_assert_cmpstr (last->kind, ==, "scale");
+  g_assert_cmpint (last->worker, ==, -1);
+  g_assert_cmpstr (last->text, ==, "scaled from 1 to 3 workers");
+
+  /* Cohort's own figures, and the cluster's totals. */
+  g_assert_false (isnan (cohort_series_get_last (cohort_sampler_get_self_series (s, COHORT_SELF_CPU))));
+  g_assert_cmpfloat (cohort_series_get_last (cohort_sampler_get_self_series (s, COHORT_SELF_RSS)), >, 1024 * 1024);
+  g_assert_false (isnan (cohort_series_get_last (cohort_sampler_get_self_series (s, COHORT_SELF_LAG))));
+  g_assert_cmpfloat (cohort_series_get_last (cohort_sampler_get_cluster_series (s, "pool", COHORT_METRIC_RSS)), >,
+                     cohort_series_get_last (cohort_sampler_get_series (s, "pool", 0, COHORT_METRIC_RSS)));
+}
+
+static void
+test_history_and_pace (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  CohortSeries *series;
+  CohortSampler *s;
+  guint before;
+
+  cluster = start (f, "[Cluster one]\nCommand=%s\nStopMessage=\n", f->worker);
+  s = sampler (f);
+  wait_samples (s, 2);
+  series = cohort_sampler_get_series (s, "one", 0, COHORT_METRIC_CPU);
+
+  /* The history's length in time fixes the memory: 600 s at 200 ms. */
+  g_assert_cmpuint (cohort_series_get_capacity (series), ==, 3000);
+  cohort_sampler_set_history (s, 60);
+  g_assert_cmpuint (cohort_series_get_capacity (series), ==, 300);
+
+  /* Nobody watching: five times slower. */
+  cohort_sampler_set_watched (s, FALSE);
+  before = cohort_series_get_length (series);
+  cohort_test_sleep (1500);
+  g_assert_cmpuint (cohort_series_get_length (series) - before, <=, 2);
+  cohort_sampler_set_watched (s, TRUE);
+  before = cohort_series_get_length (series);
+  cohort_test_sleep (1500);
+  g_assert_cmpuint (cohort_series_get_length (series) - before, >=, 4);
+}
+
+static void
+test_export (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "history.csv", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) lines = NULL;
+  CohortSampler *s;
+  guint web_rows = 0;
+  guint self_rows = 0;
+
+  cluster = start (f, "[Cluster web]\nCommand=%s\nInstances=2\nStopMessage=\n", f->worker);
+  s = sampler (f);
+  wait_samples (s, 4);
+
+  g_assert_true (cohort_sampler_export_csv (s, path, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpstr (lines[0], ==,
+                   "time,cluster,worker,cpu,rss,messages_in,messages_out,bytes_in,bytes_out,tree_cpu,tree_rss,lag_ms");
+  for (guint i = 1; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) cells = NULL;
+
+      if (lines[i][0] == '\0')
+        continue;
+      cells = g_strsplit (lines[i], ",", -1);
+      g_assert_cmpuint (g_strv_length (cells), ==, 12);
+      g_assert_true (g_str_has_suffix (cells[0], "Z"));
+      web_rows += g_str_equal (cells[1], "web");
+      self_rows += g_str_equal (cells[1], "cohort");
+    }
+  g_assert_cmpuint (web_rows, >=, 2 * 4);
+  g_assert_cmpuint (self_rows, >=, 4);
+
+  /* A folder that does not exist: a clear error, nothing written. */
+  g_clear_error (&error);
+  g_assert_false (cohort_sampler_export_csv (s, "/nonexistent/folder/x.csv", &error));
+  g_assert_nonnull (error);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+  ADD ("/Cohort/Metrics/cpu", test_cpu);
+  ADD ("/Cohort/Metrics/memory", test_memory);
+  ADD ("/Cohort/Metrics/process-tree", test_tree);
+  ADD ("/Cohort/Metrics/message-rates", test_message_rates);
+  ADD ("/Cohort/Metrics/thread-cpu", test_thread_cpu);
+  ADD ("/Cohort/Metrics/restart-event", test_restart_event);
+  ADD ("/Cohort/Metrics/scale-event-and-self", test_scale_event_and_self);
+  ADD ("/Cohort/Metrics/history-and-pace", test_history_and_pace);
+  ADD ("/Cohort/Metrics/export", test_export);
+
+  return g_test_run ();
+}
