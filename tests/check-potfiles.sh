@@ -6,7 +6,8 @@ set -eu
 top=${1:?usage: check-potfiles.sh SOURCE_ROOT}
 cd "$top"
 listed=$(grep -v '^#' po/POTFILES.in | grep -v '^$' || true)
-found=$(grep -l -E '_\("|N_\("|ngettext ?\(|C_\("' $(find src -name '*.c' | sort) 2>/dev/null | sort || true)
+found=$( { grep -l -E '_\("|N_\("|ngettext ?\(|C_\("' $(find src -name '*.c') 2>/dev/null;
+          grep -l 'translatable="yes"' $(find ui -name '*.ui' 2>/dev/null) 2>/dev/null; } | sort || true)
 status=0
 for f in $found; do
   if ! printf '%s\n' "$listed" | grep -qx "$f"; then

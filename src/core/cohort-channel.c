@@ -10,7 +10,12 @@
  * what the worker does not read is queued up to COHORT_CHANNEL_MAX_QUEUED,
  * past which sends are refused with an error rather than silently lost.
  * Cohort only ever writes valid JSON, since one invalid line kills a Node
- * worker, and never an object whose "cmd" starts with NODE_. */
+ * worker, and never an object whose "cmd" starts with NODE_.
+ *
+ * A line is validated in one pass without building anything; it is parsed
+ * into a tree only when it may be one of the few messages the channel and
+ * the worker look into (Node's internal ones and "ready"). Everything
+ * downstream uses the text. */
 
 #include "config.h"
 
@@ -22,11 +27,14 @@
 #include <unistd.h>
 
 #include "cohort-channel.h"
+#include "cohort-json.h"
 #include "cohort-line-reader.h"
 
 #define READ_CHUNK    (16 * 1024)
 #define READ_BUDGET   (64 * 1024)
 #define MAX_RIGHTS    16
+/* The longest spelling of the string "ready": every letter escaped. */
+#define MAX_READY_SPELLED (2 + 5 * 6)
 
 struct _CohortChannel
 {
@@ -96,14 +104,39 @@ handle_internal (CohortChannel *self,
       queue_raw (self, ack, sizeof ack - 1);
       if (inner != NULL)
         {
-          g_autofree char *text = json_to_string (inner, FALSE);
+          gsize length;
+          g_autofree char *text = cohort_json_to_string (inner, &length);
 
-          g_signal_emit (self, signals[MESSAGE], 0, inner, text, (guint64) strlen (text));
+          g_signal_emit (self, signals[MESSAGE], 0, inner, text, (guint64) length);
         }
       return;
     }
 
   g_debug ("channel: ignoring Node's internal %s", cmd);
+}
+
+/* The members of a top-level object that matter here, in the order of
+ * the bits of CohortJsonInfo.names. */
+static const char * const watched_names[] = { "cmd", "ready", NULL };
+
+/* Whether the tree of a valid message is needed: only to tell Node's
+ * internal messages ({"cmd": "NODE_…"}) and "ready" or {"ready": true}. */
+static gboolean
+needs_tree (const CohortJsonInfo *info)
+{
+  switch (info->kind)
+    {
+    case COHORT_JSON_KIND_OBJECT:
+      return info->names != 0;
+    case COHORT_JSON_KIND_STRING:
+      return info->end - info->start <= MAX_READY_SPELLED;
+    case COHORT_JSON_KIND_ARRAY:
+    case COHORT_JSON_KIND_NUMBER:
+    case COHORT_JSON_KIND_BOOLEAN:
+    case COHORT_JSON_KIND_NULL:
+    default:
+      return FALSE;
+    }
 }
 
 static void
@@ -114,7 +147,9 @@ line_cb (const char *line,
 {
   CohortChannel *self = user_data;
   g_autoptr(GError) error = NULL;
-  JsonNode *root;
+  g_autofree char *text = NULL;
+  CohortJsonInfo info;
+  JsonNode *root = NULL;
 
   if (truncated)
     {
@@ -123,33 +158,41 @@ line_cb (const char *line,
     }
   if (length == 0)
     return;
-  if (!g_utf8_validate_len (line, length, NULL))
+  if (!cohort_json_validate (line, length, watched_names, &info, &error))
     {
-      g_signal_emit (self, signals[BAD_MESSAGE], 0, _("invalid UTF-8"));
-      return;
-    }
-  if (!json_parser_load_from_data (self->parser, line, length, &error))
-    {
-      g_autofree char *reason = g_strdup_printf (_("invalid JSON: %s"), error->message);
+      g_autofree char *reason = NULL;
 
+      /* A line of blanks is no message, nor a bad one. */
+      if (g_error_matches (error, COHORT_JSON_ERROR, COHORT_JSON_ERROR_EMPTY))
+        return;
+      if (g_error_matches (error, COHORT_JSON_ERROR, COHORT_JSON_ERROR_INVALID_UTF8))
+        reason = g_strdup (_("invalid UTF-8"));
+      else
+        reason = g_strdup_printf (_("invalid JSON: %s"), error->message);
       g_signal_emit (self, signals[BAD_MESSAGE], 0, reason);
       return;
     }
 
-  root = json_parser_get_root (self->parser);
-  if (root == NULL)
-    return;
-  if (cohort_message_is_internal (root))
+  if (needs_tree (&info))
     {
-      handle_internal (self, json_node_get_object (root));
-      return;
+      if (!json_parser_load_from_data (self->parser, line + info.start,
+                                       info.end - info.start, &error))
+        {
+          g_autofree char *reason = g_strdup_printf (_("invalid JSON: %s"), error->message);
+
+          g_signal_emit (self, signals[BAD_MESSAGE], 0, reason);
+          return;
+        }
+      root = json_parser_get_root (self->parser);
+      if (cohort_message_is_internal (root))
+        {
+          handle_internal (self, json_node_get_object (root));
+          return;
+        }
     }
 
-  {
-    g_autofree char *text = g_strndup (line, length);
-
-    g_signal_emit (self, signals[MESSAGE], 0, root, text, (guint64) length);
-  }
+  text = g_strndup (line, length);
+  g_signal_emit (self, signals[MESSAGE], 0, root, text, (guint64) length);
 }
 
 static void
@@ -325,7 +368,9 @@ cohort_channel_class_init (CohortChannelClass *klass)
 
   /**
    * CohortChannel::message:
-   * @node: the message, valid during the emission only
+   * @node: (nullable): the message, valid during the emission only;
+   *   %NULL when the channel did not parse it, as it can be neither
+   *   "ready" nor {"ready": true} (it is valid JSON all the same)
    * @text: its line, as received
    * @bytes: its length on the wire
    */
@@ -347,7 +392,7 @@ static void
 cohort_channel_init (CohortChannel *self)
 {
   self->fd = -1;
-  self->parser = json_parser_new_immutable ();
+  self->parser = json_parser_new ();
   self->queue = g_byte_array_new ();
   self->reader = cohort_line_reader_new (COHORT_CHANNEL_MAX_LINE, line_cb, self);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cohort-cluster-private.h"
+#include "cohort-json.h"
 #include "cohort-task.h"
 #include "cohort-thread-worker.h"
 #include "cohort-worker-private.h"
@@ -115,17 +116,13 @@ event_dispatch (gpointer data)
       break;
 
     case EVENT_RESULT:
-      {
-        g_autoptr(JsonNode) node = json_from_string (event->text, NULL);
-
-        self->tasks_done++;
-        if (cluster != NULL)
-          _cohort_cluster_record_timing (cluster, event->wait_ms, event->run_ms);
-        if (node != NULL)
-          _cohort_worker_received (worker, node, event->text, strlen (event->text));
-        if (event->failed)
-          count_failure (self, event);
-      }
+      self->tasks_done++;
+      if (cluster != NULL)
+        _cohort_cluster_record_timing (cluster, event->wait_ms, event->run_ms);
+      /* Not parsed: a result ({"task": …}) is never a ready message. */
+      _cohort_worker_received (worker, NULL, event->text, strlen (event->text));
+      if (event->failed)
+        count_failure (self, event);
       break;
 
     case EVENT_STATS:
@@ -239,7 +236,7 @@ result_message (const char *task,
     }
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  return json_to_string (root, FALSE);
+  return cohort_json_to_string (root, NULL);
 }
 
 static gboolean
@@ -282,7 +279,7 @@ run_queued (CohortThreadWorker *self,
 
       event = g_new0 (Event, 1);
       event->kind = EVENT_PICKED;
-      event->text = json_to_string (root, FALSE);
+      event->text = cohort_json_to_string (root, NULL);
       post (self, event);
     }
 

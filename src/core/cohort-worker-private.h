@@ -21,6 +21,8 @@ void _cohort_worker_set_retiring  (CohortWorker       *self,
                                    gboolean            retiring);
 gboolean _cohort_worker_get_retiring (CohortWorker    *self);
 
+/* @message is NULL when it was not parsed: valid JSON that is not a
+ * ready message. @text is its line. */
 void _cohort_worker_received      (CohortWorker       *self,
                                    JsonNode           *message,
                                    const char         *text,

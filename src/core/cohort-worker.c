@@ -14,6 +14,7 @@
 
 #include "cohort-channel.h"
 #include "cohort-cluster.h"
+#include "cohort-json.h"
 #include "cohort-worker-private.h"
 
 #define MAX_OUTPUT_LINES   1000
@@ -929,9 +930,13 @@ record_message (CohortWorker *self,
   g_signal_emit (self, signals[MESSAGE], 0, message);
 }
 
+/* @node is NULL for a message the channel did not parse: valid JSON that
+ * cannot be "ready" nor {"ready": true}. */
 static gboolean
 is_ready_message (JsonNode *node)
 {
+  if (node == NULL)
+    return FALSE;
   if (JSON_NODE_HOLDS_VALUE (node))
     return json_node_get_value_type (node) == G_TYPE_STRING &&
            g_strcmp0 (json_node_get_string (node), "ready") == 0;
@@ -1012,8 +1017,7 @@ cohort_worker_send (CohortWorker  *self,
       return FALSE;
     }
 
-  json = json_to_string (message, FALSE);
-  length = strlen (json);
+  json = cohort_json_to_string (message, &length);
   if (!klass->send_line (self, json, length, error))
     return FALSE;
 

@@ -2,7 +2,9 @@
 // summarize.js: the table of one benchmark workload, from its JSON lines.
 //
 //   node summarize.js FILE.jsonl [--value FIELD] [--unit TEXT] [--lower-better]
-//                     [--extra FIELD:TITLE]...
+//                     [--extra FIELD:TITLE]... [--context KEY,KEY...]
+//                     [--filter KEY=VALUE]... [--ratio [LABEL=]A/B]...
+//                     [--verdict GOOD,BAD] [--target KEY=VALUE,...<LIMIT]
 //
 // Runs are grouped by their context (size and cpus, when present), peer and
 // worker, in the order they first appear. For each group: the number of runs, the median of
@@ -13,13 +15,66 @@
 // above 1 means Cohort is faster for a higher-is-better value, and the
 // opposite with --lower-better; "paired runs disagree" when some pairs
 // went one way and some the other.
+//
+// For other workloads:
+//   --context KEYS   the keys of a run's context instead of size,cpus (those
+//                    present; "" for none)
+//   --filter K=V     only the runs whose field K is V (as text); repeatable
+//   --ratio A/B      the ratios to print instead of cohort/node-fork, each
+//                    side PEER or PEER:WORKER (any worker when not given),
+//                    LABEL= to name the row; repeatable
+//   --verdict G,B    the verdict's words (default faster,SLOWER): "A G" when
+//                    A is better, "A B" (capitals) when it is worse
+//   --target F<L     a line saying whether the median of FIELD over the runs
+//                    matching F (KEY=VALUE,…) is below L; --lower-better
+//                    does not change it; "F>L" for "above L"
 
 'use strict';
 
 const fs = require('fs');
 
+function parseSide(text) {
+  const [peer, worker] = text.split(':');
+  return { peer, worker: worker === undefined || worker === '' ? null : worker };
+}
+
+function parseRatio(text) {
+  const eq = text.indexOf('=');
+  const label = eq >= 0 ? text.slice(0, eq) : null;
+  const [a, b] = (eq >= 0 ? text.slice(eq + 1) : text).split('/');
+  if (!a || !b) {
+    console.error(`summarize: --ratio is [LABEL=]PEER[:WORKER]/PEER[:WORKER], not ${text}`);
+    process.exit(2);
+  }
+  const num = parseSide(a);
+  const den = parseSide(b);
+  return { label: label ?? `${num.peer}/${den.peer}`, num, den };
+}
+
+function parseFilters(text) {
+  return text.split(',').filter((f) => f !== '').map((f) => {
+    const eq = f.indexOf('=');
+    if (eq < 0) {
+      console.error(`summarize: a filter is KEY=VALUE, not ${f}`);
+      process.exit(2);
+    }
+    return { key: f.slice(0, eq), value: f.slice(eq + 1) };
+  });
+}
+
+function parseTarget(text) {
+  const m = /^(.*)([<>])([0-9.eE+-]+)$/.exec(text);
+  if (!m) {
+    console.error(`summarize: --target is KEY=VALUE,...<LIMIT or >LIMIT, not ${text}`);
+    process.exit(2);
+  }
+  return { text: m[1], filters: parseFilters(m[1]), below: m[2] === '<', limit: Number(m[3]) };
+}
+
 function parseArgs(argv) {
-  const opts = { file: null, value: 'per_second', unit: '/s', lowerBetter: false, extras: [] };
+  const opts = { file: null, value: 'per_second', unit: '/s', lowerBetter: false, extras: [],
+                 context: ['size', 'cpus'], filters: [], ratios: [], verdict: ['faster', 'SLOWER'],
+                 targets: [] };
   for (let i = 0; i < argv.length; i++) {
     switch (argv[i]) {
       case '--value': opts.value = argv[++i]; break;
@@ -30,6 +85,11 @@ function parseArgs(argv) {
         opts.extras.push({ field, title: title || field });
         break;
       }
+      case '--context': opts.context = argv[++i].split(',').filter((k) => k !== ''); break;
+      case '--filter': opts.filters.push(...parseFilters(argv[++i])); break;
+      case '--ratio': opts.ratios.push(parseRatio(argv[++i])); break;
+      case '--verdict': opts.verdict = argv[++i].split(','); break;
+      case '--target': opts.targets.push(parseTarget(argv[++i])); break;
       default:
         if (opts.file !== null) {
           console.error(`summarize: unexpected ${argv[i]}`);
@@ -44,6 +104,8 @@ function parseArgs(argv) {
   }
   return opts;
 }
+
+const matches = (run, filters) => filters.every((f) => String(run[f.key]) === f.value);
 
 function median(values) {
   const s = [...values].sort((a, b) => a - b);
@@ -70,10 +132,14 @@ function table(rows) {
 
 const opts = parseArgs(process.argv.slice(2));
 const runs = fs.readFileSync(opts.file, 'utf8').split('\n').filter((l) => l.trim() !== '')
-  .map((l) => JSON.parse(l));
+  .map((l) => JSON.parse(l)).filter((r) => matches(r, opts.filters));
+if (runs.length === 0) {
+  console.log('(no runs)');
+  process.exit(0);
+}
 
 // What a run was measured under; peers are compared within one context.
-const contextKeys = ['size', 'cpus'].filter((k) => runs.some((r) => r[k] !== undefined));
+const contextKeys = opts.context.filter((k) => runs.some((r) => r[k] !== undefined));
 const contextOf = (run) => contextKeys.map((k) => run[k] ?? null);
 
 const groups = new Map();
@@ -97,31 +163,52 @@ for (const g of groups.values()) {
 }
 console.log(table(rows));
 
-// cohort/node-fork, per context, node worker.
+// cohort/node-fork, per context, node worker (or the --ratio ones).
+const ratios = opts.ratios.length > 0 ? opts.ratios
+  : [{ label: 'cohort/node-fork', num: { peer: 'cohort', worker: 'node' }, den: { peer: 'node-fork', worker: 'node' } }];
+const several = ratios.length > 1;
 const contexts = [...new Set(runs.map((r) => JSON.stringify(contextOf(r))))];
-const ratioRows = [[...contextKeys, 'cohort/node-fork (medians)', 'paired min–max', 'verdict']];
+const ratioRows = [several
+  ? [...contextKeys, 'ratio', 'of medians', 'paired min–max', 'verdict']
+  : [...contextKeys, `${ratios[0].label} (medians)`, 'paired min–max', 'verdict']];
 for (const context of contexts) {
-  const pick = (peer) => runs.filter((r) => JSON.stringify(contextOf(r)) === context &&
-                                            r.peer === peer && r.worker === 'node');
-  const a = pick('cohort');
-  const b = pick('node-fork');
-  if (a.length === 0 || b.length === 0)
-    continue;
-  const ratio = median(a.map((r) => r[opts.value])) / median(b.map((r) => r[opts.value]));
-  const paired = [];
-  for (const ra of a) {
-    const rb = b.find((r) => r.rep !== undefined && r.rep === ra.rep);
-    if (rb)
-      paired.push(ra[opts.value] / rb[opts.value]);
+  for (const ratioSpec of ratios) {
+    const pick = (side) => runs.filter((r) => JSON.stringify(contextOf(r)) === context &&
+                                              r.peer === side.peer &&
+                                              (side.worker === null || r.worker === side.worker));
+    const a = pick(ratioSpec.num);
+    const b = pick(ratioSpec.den);
+    if (a.length === 0 || b.length === 0)
+      continue;
+    const ratio = median(a.map((r) => r[opts.value])) / median(b.map((r) => r[opts.value]));
+    const paired = [];
+    for (const ra of a) {
+      const rb = b.find((r) => r.rep !== undefined && r.rep === ra.rep);
+      if (rb)
+        paired.push(ra[opts.value] / rb[opts.value]);
+    }
+    const faster = opts.lowerBetter ? ratio < 1 : ratio > 1;
+    const spread = paired.length ? `${fmt(Math.min(...paired))}–${fmt(Math.max(...paired))}` : '-';
+    const peer = ratioSpec.num.peer;
+    let verdict = ratio === 1 ? 'even'
+      : faster ? `${peer} ${opts.verdict[0]}` : `${peer.toUpperCase()} ${opts.verdict[1]}`;
+    if (paired.length && Math.min(...paired) < 1 && Math.max(...paired) > 1)
+      verdict += ' (paired runs disagree)';
+    ratioRows.push([...JSON.parse(context), ...(several ? [ratioSpec.label] : []), fmt(ratio), spread, verdict]);
   }
-  const faster = opts.lowerBetter ? ratio < 1 : ratio > 1;
-  const spread = paired.length ? `${fmt(Math.min(...paired))}–${fmt(Math.max(...paired))}` : '-';
-  let verdict = ratio === 1 ? 'even' : faster ? 'cohort faster' : 'COHORT SLOWER';
-  if (paired.length && Math.min(...paired) < 1 && Math.max(...paired) > 1)
-    verdict += ' (paired runs disagree)';
-  ratioRows.push([...JSON.parse(context), fmt(ratio), spread, verdict]);
 }
 if (ratioRows.length > 1) {
   console.log('');
   console.log(table(ratioRows));
+}
+
+for (const target of opts.targets) {
+  const values = runs.filter((r) => matches(r, target.filters)).map((r) => r[opts.value]);
+  const m = median(values);
+  const met = target.below ? m < target.limit : m > target.limit;
+  console.log('');
+  console.log(`target ${target.text}: median ${fmt(m)}${opts.unit.trim() === '' ? '' : ' ' + opts.unit.trim()} ` +
+              `${target.below ? '<' : '>'} ${target.limit}? ` +
+              (values.length === 0 ? 'no runs' : met ? 'met' : 'NOT MET') +
+              (values.length ? ` (${values.length} runs, ${fmt(Math.min(...values))}–${fmt(Math.max(...values))})` : ''));
 }

@@ -1,0 +1,742 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* cohort-json.c: the JSON of messages, checked and written at the speed
+ * of the socket.
+ *
+ * json-glib is what makes big messages slow: its parser builds a tree
+ * from a character-at-a-time scanner even when nobody looks into the
+ * message, and its generator escapes a character at a time. Here a
+ * validator checks syntax and UTF-8 in one pass and builds nothing, and
+ * the serializer copies strings in runs; both skip plain ASCII (no quote,
+ * backslash or control character) eight bytes at a time.
+ *
+ * The validator is iterative, so nesting costs no C stack; it still
+ * refuses more than COHORT_JSON_MAX_DEPTH levels, since a message that
+ * passes may be handed to json-glib's recursive parser next. */
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <math.h>
+#include <string.h>
+
+#include "cohort-json.h"
+
+G_DEFINE_QUARK (cohort-json-error-quark, cohort_json_error)
+
+#define ONES  G_GUINT64_CONSTANT (0x0101010101010101)
+#define HIGHS G_GUINT64_CONSTANT (0x8080808080808080)
+
+/* The high bit of the result is set in some byte if a byte of @w is zero
+ * (exact as to whether any is, not as to which). */
+static inline guint64
+zero_bytes (guint64 w)
+{
+  return (w - ONES) & ~w & HIGHS;
+}
+
+/* Whether the eight bytes at @p go into a JSON string as they are: ASCII,
+ * and neither a quote, a backslash nor a control character. */
+static inline gboolean
+word_is_plain (const guchar *p)
+{
+  guint64 w;
+
+  memcpy (&w, p, sizeof w);
+  return (zero_bytes (w ^ (ONES * '"')) |
+          zero_bytes (w ^ (ONES * '\\')) |
+          ((w - ONES * 0x20) & ~w & HIGHS) |
+          (w & HIGHS)) == 0;
+}
+
+/* The length of the UTF-8 sequence that starts at @p (RFC 3629: no
+ * overlong forms, no surrogates, nothing past U+10FFFF), or 0 if the
+ * bytes there are not one. */
+static gsize
+utf8_sequence (const guchar *p,
+               const guchar *end)
+{
+  guchar lo = 0x80;
+  guchar hi = 0xbf;
+  gsize n;
+
+  if (p[0] < 0x80)
+    return 1;
+  if (p[0] < 0xc2)
+    return 0;
+  if (p[0] < 0xe0)
+    n = 2;
+  else if (p[0] < 0xf0)
+    {
+      n = 3;
+      if (p[0] == 0xe0)
+        lo = 0xa0;
+      else if (p[0] == 0xed)
+        hi = 0x9f;
+    }
+  else if (p[0] < 0xf5)
+    {
+      n = 4;
+      if (p[0] == 0xf0)
+        lo = 0x90;
+      else if (p[0] == 0xf4)
+        hi = 0x8f;
+    }
+  else
+    return 0;
+
+  if ((gsize) (end - p) < n || p[1] < lo || p[1] > hi)
+    return 0;
+  for (gsize i = 2; i < n; i++)
+    if ((p[i] & 0xc0) != 0x80)
+      return 0;
+  return n;
+}
+
+/* Validation */
+
+typedef struct
+{
+  const guchar  *start;
+  const guchar  *p;
+  const guchar  *end;
+  GError       **error;
+} Scanner;
+
+static gboolean
+fail (Scanner         *s,
+      CohortJsonError  code,
+      const char      *what)
+{
+  g_set_error (s->error, COHORT_JSON_ERROR, code,
+               /* Translators: %s says what is wrong, %lu is a byte offset */
+               _("%s at byte %lu"), what, (gulong) (s->p - s->start));
+  return FALSE;
+}
+
+static gboolean
+fail_truncated (Scanner *s)
+{
+  s->p = s->end;
+  return fail (s, COHORT_JSON_ERROR_SYNTAX, _("unexpected end of input"));
+}
+
+/* At a byte that has no place there: bytes that are not UTF-8 are said to
+ * be so wherever they are. */
+static gboolean
+fail_unexpected (Scanner    *s,
+                 const char *what)
+{
+  if (s->p < s->end && *s->p >= 0x80 && utf8_sequence (s->p, s->end) == 0)
+    return fail (s, COHORT_JSON_ERROR_INVALID_UTF8, _("invalid UTF-8"));
+  return fail (s, COHORT_JSON_ERROR_SYNTAX, what);
+}
+
+static inline void
+skip_whitespace (Scanner *s)
+{
+  while (s->p < s->end &&
+         (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+    s->p++;
+}
+
+/* The UTF-16 code unit written as four hex digits at @p: -1 if they are
+ * not hex digits, -2 if the input ends before them. */
+static int
+hex4 (const guchar *p,
+      const guchar *end)
+{
+  int unit = 0;
+
+  for (int i = 0; i < 4; i++)
+    {
+      int digit;
+
+      if (p + i == end)
+        return -2;
+      digit = g_ascii_xdigit_value (p[i]);
+      if (digit < 0)
+        return -1;
+      unit = unit << 4 | digit;
+    }
+  return unit;
+}
+
+/* At a backslash in a string. */
+static gboolean
+scan_escape (Scanner *s)
+{
+  int unit;
+
+  if (s->end - s->p < 2)
+    return fail_truncated (s);
+  switch (s->p[1])
+    {
+    case '"': case '\\': case '/':
+    case 'b': case 'f': case 'n': case 'r': case 't':
+      s->p += 2;
+      return TRUE;
+    case 'u':
+      break;
+    default:
+      return fail (s, COHORT_JSON_ERROR_SYNTAX, _("invalid escape"));
+    }
+
+  unit = hex4 (s->p + 2, s->end);
+  if (unit == -2)
+    return fail_truncated (s);
+  if (unit < 0)
+    return fail (s, COHORT_JSON_ERROR_SYNTAX, _("invalid escape"));
+
+  /* A character past U+FFFF is a pair, high surrogate then low; either
+   * alone is no character at all. */
+  if (unit >= 0xd800 && unit <= 0xdbff)
+    {
+      const guchar *low = s->p + 6;
+
+      if (s->end - low >= 2 && low[0] == '\\' && low[1] == 'u')
+        {
+          int next = hex4 (low + 2, s->end);
+
+          if (next == -2)
+            return fail_truncated (s);
+          if (next >= 0xdc00 && next <= 0xdfff)
+            {
+              s->p += 12;
+              return TRUE;
+            }
+        }
+      return fail (s, COHORT_JSON_ERROR_SYNTAX, _("unpaired UTF-16 surrogate"));
+    }
+  if (unit >= 0xdc00 && unit <= 0xdfff)
+    return fail (s, COHORT_JSON_ERROR_SYNTAX, _("unpaired UTF-16 surrogate"));
+
+  s->p += 6;
+  return TRUE;
+}
+
+/* At the opening quote. @escaped is set if the string has an escape. */
+static gboolean
+scan_string (Scanner  *s,
+             gboolean *escaped)
+{
+  s->p++;
+  for (;;)
+    {
+      guchar c;
+      gsize n;
+
+      while (s->end - s->p >= 8 && word_is_plain (s->p))
+        s->p += 8;
+      if (s->p == s->end)
+        return fail_truncated (s);
+
+      c = *s->p;
+      if (c == '"')
+        {
+          s->p++;
+          return TRUE;
+        }
+      if (c == '\\')
+        {
+          *escaped = TRUE;
+          if (!scan_escape (s))
+            return FALSE;
+          continue;
+        }
+      if (c < 0x20)
+        return fail (s, COHORT_JSON_ERROR_SYNTAX, _("control character in a string"));
+
+      n = utf8_sequence (s->p, s->end);
+      if (n == 0)
+        return fail (s, COHORT_JSON_ERROR_INVALID_UTF8, _("invalid UTF-8"));
+      s->p += n;
+    }
+}
+
+static inline void
+skip_digits (Scanner *s)
+{
+  while (s->p < s->end && g_ascii_isdigit (*s->p))
+    s->p++;
+}
+
+/* -? (0 | [1-9][0-9]*) (\.[0-9]+)? ([eE][+-]?[0-9]+)? */
+static gboolean
+scan_number (Scanner *s)
+{
+  if (*s->p == '-')
+    s->p++;
+
+  if (s->p < s->end && *s->p == '0')
+    {
+      s->p++;
+      if (s->p < s->end && g_ascii_isdigit (*s->p))
+        return fail_unexpected (s, _("invalid number"));
+    }
+  else if (s->p < s->end && g_ascii_isdigit (*s->p))
+    skip_digits (s);
+  else
+    return fail_unexpected (s, _("invalid number"));
+
+  if (s->p < s->end && *s->p == '.')
+    {
+      s->p++;
+      if (s->p == s->end || !g_ascii_isdigit (*s->p))
+        return fail_unexpected (s, _("invalid number"));
+      skip_digits (s);
+    }
+
+  if (s->p < s->end && (*s->p == 'e' || *s->p == 'E'))
+    {
+      s->p++;
+      if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+        s->p++;
+      if (s->p == s->end || !g_ascii_isdigit (*s->p))
+        return fail_unexpected (s, _("invalid number"));
+      skip_digits (s);
+    }
+  return TRUE;
+}
+
+static gboolean
+scan_literal (Scanner    *s,
+              const char *word)
+{
+  gsize n = strlen (word);
+  gsize left = s->end - s->p;
+
+  if (left >= n && memcmp (s->p, word, n) == 0)
+    {
+      s->p += n;
+      return TRUE;
+    }
+  if (left < n && memcmp (s->p, word, left) == 0)
+    return fail_truncated (s);
+  return fail_unexpected (s, _("expected a value"));
+}
+
+/* A string, number or literal. */
+static gboolean
+scan_scalar (Scanner *s)
+{
+  gboolean escaped = FALSE;
+
+  switch (*s->p)
+    {
+    case '"':
+      return scan_string (s, &escaped);
+    case 't':
+      return scan_literal (s, "true");
+    case 'f':
+      return scan_literal (s, "false");
+    case 'n':
+      return scan_literal (s, "null");
+    case '-':
+    case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+      return scan_number (s);
+    default:
+      return fail_unexpected (s, _("expected a value"));
+    }
+}
+
+static CohortJsonKind
+kind_of (guchar first)
+{
+  switch (first)
+    {
+    case '{':
+      return COHORT_JSON_KIND_OBJECT;
+    case '[':
+      return COHORT_JSON_KIND_ARRAY;
+    case '"':
+      return COHORT_JSON_KIND_STRING;
+    case 't':
+    case 'f':
+      return COHORT_JSON_KIND_BOOLEAN;
+    case 'n':
+      return COHORT_JSON_KIND_NULL;
+    default:
+      return COHORT_JSON_KIND_NUMBER;
+    }
+}
+
+/* The bits of @names that a member name spelled as @name may be. */
+static guint32
+match_names (const char * const *names,
+             const guchar       *name,
+             gsize               length,
+             gboolean            escaped)
+{
+  guint32 bits = 0;
+
+  for (guint i = 0; names[i] != NULL && i < 32; i++)
+    if (escaped || (strncmp (names[i], (const char *) name, length) == 0 &&
+                    names[i][length] == '\0'))
+      bits |= 1u << i;
+  return bits;
+}
+
+/**
+ * cohort_json_validate:
+ * @text: the JSON text; need not be nul-terminated
+ * @length: its length in bytes
+ * @names: (nullable): member names (at most 32, %NULL-terminated) to look
+ *   for in a top-level object; see #CohortJsonInfo
+ * @info: (out) (optional): what the top-level value is
+ * @error: COHORT_JSON_ERROR_EMPTY for nothing but whitespace,
+ *   _INVALID_UTF8, _SYNTAX or _TOO_DEEP; the message names the byte
+ *
+ * Checks that @text is exactly one JSON value (RFC 8259), whitespace
+ * around it allowed, in valid UTF-8, nested at most COHORT_JSON_MAX_DEPTH
+ * levels. Builds nothing; one pass.
+ */
+gboolean
+cohort_json_validate (const char         *text,
+                      gsize               length,
+                      const char * const *names,
+                      CohortJsonInfo     *info,
+                      GError            **error)
+{
+  enum { WANT_VALUE, WANT_NAME, WANT_MORE } want = WANT_VALUE;
+  guchar open[COHORT_JSON_MAX_DEPTH];  /* '{' or '[' per level */
+  guint depth = 0;
+  CohortJsonInfo found = { 0, };
+  Scanner s;
+
+  g_return_val_if_fail (text != NULL || length == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  s.start = (const guchar *) text;
+  s.p = s.start;
+  s.end = s.start + length;
+  s.error = error;
+
+  skip_whitespace (&s);
+  if (s.p == s.end)
+    return fail (&s, COHORT_JSON_ERROR_EMPTY, _("expected a value"));
+  found.kind = kind_of (*s.p);
+  found.start = s.p - s.start;
+
+  for (;;)
+    {
+      switch (want)
+        {
+        case WANT_VALUE:
+          skip_whitespace (&s);
+          if (s.p == s.end)
+            return fail_truncated (&s);
+          if (*s.p == '{' || *s.p == '[')
+            {
+              guchar close = *s.p == '{' ? '}' : ']';
+
+              if (depth == COHORT_JSON_MAX_DEPTH)
+                {
+                  g_set_error (error, COHORT_JSON_ERROR, COHORT_JSON_ERROR_TOO_DEEP,
+                               _("nested deeper than %d levels at byte %lu"),
+                               COHORT_JSON_MAX_DEPTH, (gulong) (s.p - s.start));
+                  return FALSE;
+                }
+              open[depth++] = *s.p++;
+              skip_whitespace (&s);
+              if (s.p < s.end && *s.p == close)
+                {
+                  s.p++;
+                  depth--;
+                  want = WANT_MORE;
+                }
+              else
+                want = close == '}' ? WANT_NAME : WANT_VALUE;
+              break;
+            }
+          if (!scan_scalar (&s))
+            return FALSE;
+          want = WANT_MORE;
+          break;
+
+        case WANT_NAME:
+          {
+            const guchar *name;
+            gboolean escaped = FALSE;
+
+            skip_whitespace (&s);
+            if (s.p == s.end)
+              return fail_truncated (&s);
+            if (*s.p != '"')
+              return fail_unexpected (&s, _("expected a member name"));
+            name = s.p;
+            if (!scan_string (&s, &escaped))
+              return FALSE;
+            if (depth == 1 && names != NULL)
+              found.names |= match_names (names, name + 1, s.p - name - 2, escaped);
+
+            skip_whitespace (&s);
+            if (s.p == s.end)
+              return fail_truncated (&s);
+            if (*s.p != ':')
+              return fail_unexpected (&s, _("expected “:”"));
+            s.p++;
+            want = WANT_VALUE;
+          }
+          break;
+
+        case WANT_MORE:
+          if (depth == 0)
+            {
+              found.end = s.p - s.start;
+              skip_whitespace (&s);
+              if (s.p != s.end)
+                return fail_unexpected (&s, _("unexpected data after the value"));
+              if (info != NULL)
+                *info = found;
+              return TRUE;
+            }
+
+          skip_whitespace (&s);
+          if (s.p == s.end)
+            return fail_truncated (&s);
+          if (*s.p == ',')
+            {
+              s.p++;
+              want = open[depth - 1] == '{' ? WANT_NAME : WANT_VALUE;
+            }
+          else if (*s.p == (open[depth - 1] == '{' ? '}' : ']'))
+            {
+              s.p++;
+              depth--;
+            }
+          else
+            return fail_unexpected (&s, open[depth - 1] == '{' ? _("expected “,” or “}”")
+                                                               : _("expected “,” or “]”"));
+          break;
+        }
+    }
+}
+
+/* Serialization */
+
+static void
+append_escape (GString *out,
+               guchar   c)
+{
+  static const char hex[] = "0123456789abcdef";
+
+  switch (c)
+    {
+    case '"':
+      g_string_append_len (out, "\\\"", 2);
+      break;
+    case '\\':
+      g_string_append_len (out, "\\\\", 2);
+      break;
+    case '\b':
+      g_string_append_len (out, "\\b", 2);
+      break;
+    case '\f':
+      g_string_append_len (out, "\\f", 2);
+      break;
+    case '\n':
+      g_string_append_len (out, "\\n", 2);
+      break;
+    case '\r':
+      g_string_append_len (out, "\\r", 2);
+      break;
+    case '\t':
+      g_string_append_len (out, "\\t", 2);
+      break;
+    default:
+      {
+        char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf] };
+
+        g_string_append_len (out, u, sizeof u);
+      }
+      break;
+    }
+}
+
+/* Bytes that are not UTF-8 (a string set by code, never one parsed) each
+ * become U+FFFD: a Node worker dies on a line that is not valid JSON. */
+static void
+append_string (GString    *out,
+               const char *str)
+{
+  const guchar *p = (const guchar *) str;
+  const guchar *end = p + strlen (str);
+  const guchar *run = p;  /* the bytes not copied yet */
+
+  g_string_append_c (out, '"');
+  for (;;)
+    {
+      gsize n;
+
+      while (end - p >= 8 && word_is_plain (p))
+        p += 8;
+      if (p == end)
+        break;
+
+      if (*p >= 0x20 && *p != '"' && *p != '\\')
+        {
+          n = utf8_sequence (p, end);
+          if (n > 0)
+            {
+              p += n;
+              continue;
+            }
+        }
+
+      g_string_append_len (out, (const char *) run, p - run);
+      if (*p < 0x80)
+        append_escape (out, *p);
+      else
+        g_string_append_len (out, "\357\277\275", 3);
+      run = ++p;
+    }
+  g_string_append_len (out, (const char *) run, p - run);
+  g_string_append_c (out, '"');
+}
+
+static void
+append_double (GString *out,
+               double   value)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  /* NaN and the infinities have no JSON form; JSON.stringify writes null
+   * for them too. */
+  if (!isfinite (value))
+    {
+      g_string_append_len (out, "null", 4);
+      return;
+    }
+
+  /* 17 significant digits: every double reads back as itself. */
+  g_ascii_formatd (buf, sizeof buf, "%.17g", value);
+  g_string_append (out, buf);
+  /* Integral values keep a fraction, as json-glib writes them, so they
+   * read back as doubles. */
+  if (strpbrk (buf, ".e") == NULL)
+    g_string_append_len (out, ".0", 2);
+}
+
+static void
+append_node (GString  *out,
+             JsonNode *node)
+{
+  if (node == NULL)
+    {
+      g_string_append_len (out, "null", 4);
+      return;
+    }
+
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObject *object = json_node_get_object (node);
+        JsonObjectIter iter;
+        const char *name;
+        JsonNode *member;
+        gboolean first = TRUE;
+
+        if (object == NULL)
+          {
+            g_string_append_len (out, "null", 4);
+            break;
+          }
+        g_string_append_c (out, '{');
+        json_object_iter_init_ordered (&iter, object);
+        while (json_object_iter_next_ordered (&iter, &name, &member))
+          {
+            if (!first)
+              g_string_append_c (out, ',');
+            first = FALSE;
+            append_string (out, name);
+            g_string_append_c (out, ':');
+            append_node (out, member);
+          }
+        g_string_append_c (out, '}');
+      }
+      break;
+
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+        guint n;
+
+        if (array == NULL)
+          {
+            g_string_append_len (out, "null", 4);
+            break;
+          }
+        n = json_array_get_length (array);
+        g_string_append_c (out, '[');
+        for (guint i = 0; i < n; i++)
+          {
+            if (i > 0)
+              g_string_append_c (out, ',');
+            append_node (out, json_array_get_element (array, i));
+          }
+        g_string_append_c (out, ']');
+      }
+      break;
+
+    case JSON_NODE_VALUE:
+      switch (json_node_get_value_type (node))
+        {
+        case G_TYPE_STRING:
+          if (json_node_get_string (node) != NULL)
+            append_string (out, json_node_get_string (node));
+          else
+            g_string_append_len (out, "null", 4);
+          break;
+        case G_TYPE_INT64:
+          g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
+          break;
+        case G_TYPE_DOUBLE:
+          append_double (out, json_node_get_double (node));
+          break;
+        case G_TYPE_BOOLEAN:
+          if (json_node_get_boolean (node))
+            g_string_append_len (out, "true", 4);
+          else
+            g_string_append_len (out, "false", 5);
+          break;
+        default:
+          g_string_append_len (out, "null", 4);
+          break;
+        }
+      break;
+
+    case JSON_NODE_NULL:
+    default:
+      g_string_append_len (out, "null", 4);
+      break;
+    }
+}
+
+/**
+ * cohort_json_to_string:
+ * @node: any JSON value
+ * @length: (out) (optional): the length of the result
+ *
+ * Writes @node as compact JSON, as json_to_string (@node, FALSE) does but
+ * always valid: strings escape only the quote, the backslash and control
+ * characters, and keep any other character as it is; NaN and infinities
+ * are null; doubles keep 17 significant digits.
+ *
+ * Returns: (transfer full): the JSON text, without a newline
+ */
+char *
+cohort_json_to_string (JsonNode *node,
+                       gsize    *length)
+{
+  GString *out;
+
+  g_return_val_if_fail (node != NULL, NULL);
+
+  out = g_string_sized_new (128);
+  append_node (out, node);
+  if (length != NULL)
+    *length = out->len;
+  return g_string_free (out, FALSE);
+}
