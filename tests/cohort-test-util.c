@@ -471,6 +471,22 @@ cohort_test_run (const char * const  *argv,
   return g_subprocess_get_exit_status (process);
 }
 
+static GHashTable *inherited_fds;
+
+/* Descriptors the test process was started with are not its own leaks. */
+void
+cohort_test_note_inherited_fds (void)
+{
+  GDir *dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  inherited_fds = g_hash_table_new (NULL, NULL);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    g_hash_table_add (inherited_fds, GINT_TO_POINTER (atoi (name)));
+  g_dir_close (dir);
+}
+
 /* Pipes and sockets this process has open beyond 0-2: what leaked
  * channels, output pipes and listening sockets would be. (GLib opens
  * eventfds of its own, lazily; those do not count.) */
@@ -488,6 +504,7 @@ cohort_test_count_fds (void)
       g_autofree char *target = g_file_read_link (path, NULL);
 
       if (atoi (name) > 2 && target != NULL &&
+          (inherited_fds == NULL || !g_hash_table_contains (inherited_fds, GINT_TO_POINTER (atoi (name)))) &&
           (g_str_has_prefix (target, "socket:") || g_str_has_prefix (target, "pipe:")))
         {
           g_test_message ("open: fd %s → %s", name, target);

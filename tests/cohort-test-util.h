@@ -52,6 +52,7 @@ void           cohort_test_wait_state      (CohortCluster       *cluster,
                                             guint                timeout_ms);
 guint64        cohort_test_self_rss        (void);
 guint          cohort_test_count_fds       (void);
+void           cohort_test_note_inherited_fds (void);
 int            cohort_test_run             (const char * const  *argv,
                                             char               **out,
                                             char               **err,

@@ -12,7 +12,6 @@
 #include "config.h"
 
 #include <math.h>
-#include <string.h>
 
 #include <glib/gi18n.h>
 
@@ -27,7 +26,7 @@
 #define LINE_WIDTH     1.5
 #define MARKER_STRIP   12.0   /* between the title row and the plot */
 #define LABEL_GAP      6.0
-#define TICK_MIN_PX    110.0
+#define TICK_MIN_PX    90.0
 #define MARKER_SNAP_PX 6.0
 #define SWATCH_WIDTH   14.0
 #define SWATCH_HEIGHT  3.0
@@ -53,42 +52,42 @@ typedef struct
 
 typedef enum
 {
-  TEXT_AXIS,
-  TEXT_LEGEND,
+  TEXT_SMALL,
   TEXT_TITLE,
 } TextStyle;
 
 struct _CohortGraph
 {
-  GtkWidget        parent_instance;
+  GtkWidget             parent_instance;
 
-  char            *title;
-  CohortGraphUnit  unit;
-  guint            span;
-  double           fixed_max;
+  char                 *title;
+  CohortGraphUnit       unit;
+  guint                 span;
+  double                fixed_max;
 
-  GPtrArray       *lines;        /* of Line, in legend order */
-  GPtrArray       *markers;      /* of CohortGraphMarker, our copies */
+  GPtrArray            *lines;           /* of Line, in legend order */
+  GPtrArray            *markers;         /* of CohortGraphMarker, our copies */
 
   /* The static part and what it was built for. The plot rectangle and the
    * title width are laid out with it and reused by the frame and hover. */
-  GskRenderNode   *background;
-  int              background_width;
-  int              background_height;
-  double           background_ceiling;
-  GdkRGBA          background_fg;
-  graphene_rect_t  plot;
-  double           header_height;
-  double           title_width;
+  GskRenderNode        *background;
+  int                   background_width;
+  int                   background_height;
+  double                background_ceiling;
+  GdkRGBA               background_fg;
+  PangoFontDescription *background_font;
+  graphene_rect_t       plot;
+  double                header_height;
+  double                title_width;
 
   /* Hover. hover_time is the sample time under the pointer, 0 if none. */
-  gboolean         pointer_inside;
-  double           pointer_x;
-  double           pointer_y;
-  gint64           hover_time;
-  int              hover_marker; /* index into markers, -1 if none */
-  gboolean         hover_stale;  /* lines or markers changed under it */
-  char            *tooltip;
+  gboolean              pointer_inside;
+  double                pointer_x;
+  double                pointer_y;
+  gint64                hover_time;
+  int                   hover_marker;    /* index into markers, -1 if none */
+  gboolean              hover_stale;     /* lines or markers changed under it */
+  char                 *tooltip;
 };
 
 G_DEFINE_FINAL_TYPE (CohortGraph, cohort_graph, GTK_TYPE_WIDGET)
@@ -603,17 +602,23 @@ pick_tick (CohortGraph *self,
   static const guint steps[] = { 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600 };
 
   for (guint i = 0; i < G_N_ELEMENTS (steps); i++)
-    if (self->plot.size.width * steps[i] / self->span >= min_px)
-      return steps[i];
+    {
+      /* Whole minutes once the span is minutes: no "−4m30s". */
+      if (self->span > 120 && steps[i] % 60 != 0)
+        continue;
+      if (self->plot.size.width * steps[i] / self->span >= min_px)
+        return steps[i];
+    }
   return self->span;
 }
 
 static void
-rebuild_background (CohortGraph   *self,
-                    int            width,
-                    int            height,
-                    double         ceiling,
-                    const GdkRGBA *fg)
+rebuild_background (CohortGraph                *self,
+                    int                         width,
+                    int                         height,
+                    double                      ceiling,
+                    const GdkRGBA              *fg,
+                    const PangoFontDescription *font)
 {
   g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
   g_autoptr(PangoLayout) title = NULL;
@@ -640,8 +645,16 @@ rebuild_background (CohortGraph   *self,
 
   title = create_layout (self, self->title != NULL ? self->title : "", TEXT_TITLE);
   pango_layout_get_pixel_size (title, &title_w, &title_h);
-  now_label = create_layout (self, C_("graph time axis", "now"), TEXT_AXIS);
+  now_label = create_layout (self, C_("graph time axis", "now"), TEXT_SMALL);
   pango_layout_get_pixel_size (now_label, &time_w, &time_h);
+
+  /* At least as wide as a typical label, so that stacked graphs of
+   * different units start their plots, and time axes, at the same x. */
+  {
+    g_autoptr(PangoLayout) typical = create_layout (self, "888.8 MiB", TEXT_SMALL);
+
+    pango_layout_get_pixel_size (typical, &label_w, NULL);
+  }
 
   for (guint i = 0; i <= GRID_ROWS; i++)
     {
@@ -651,7 +664,7 @@ rebuild_background (CohortGraph   *self,
                                             axis_decimals (self->unit, value, ceiling));
       int w;
 
-      values[i] = create_layout (self, text, TEXT_AXIS);
+      values[i] = create_layout (self, text, TEXT_SMALL);
       pango_layout_get_pixel_size (values[i], &w, NULL);
       label_w = MAX (label_w, w);
     }
@@ -678,7 +691,7 @@ rebuild_background (CohortGraph   *self,
     {
       double x = right - self->plot.size.width * ago / self->span;
       g_autofree char *text = format_ago (ago);
-      g_autoptr(PangoLayout) layout = create_layout (self, text, TEXT_AXIS);
+      g_autoptr(PangoLayout) layout = create_layout (self, text, TEXT_SMALL);
       int w;
       double lx;
 
@@ -708,11 +721,16 @@ rebuild_background (CohortGraph   *self,
       g_object_unref (values[i]);
     }
 
+  g_debug ("Graph %s: background rebuilt for %d×%d, ceiling %g",
+           self->title != NULL ? self->title : "", width, height, ceiling);
+
   self->background = gtk_snapshot_to_node (snapshot);
   self->background_width = width;
   self->background_height = height;
   self->background_ceiling = ceiling;
   self->background_fg = *fg;
+  g_clear_pointer (&self->background_font, pango_font_description_free);
+  self->background_font = pango_font_description_copy (font);
 }
 
 /* Per frame --------------------------------------------------------------- */
@@ -953,7 +971,7 @@ append_legend (CohortGraph   *self,
       Line *line = g_ptr_array_index (self->lines, i);
 
       g_ptr_array_add (layouts, create_layout (self, line->label != NULL ? line->label : line->key,
-                                               TEXT_LEGEND));
+                                               TEXT_SMALL));
     }
 
   /* The widest prefix of the entries that fits with its "+N". */
@@ -973,7 +991,7 @@ append_legend (CohortGraph   *self,
           int w;
 
           g_clear_object (&more);
-          more = create_layout (self, label, TEXT_LEGEND);
+          more = create_layout (self, label, TEXT_SMALL);
           pango_layout_get_pixel_size (more, &w, &h);
           more_w = w;
           total += (shown > 0 ? entry_gap : 0.0) + more_w;
@@ -1027,13 +1045,18 @@ cohort_graph_snapshot (GtkWidget   *widget,
   gint64 now;
   gint64 start;
   double ceiling;
+  const PangoFontDescription *font;
   GdkRGBA fg;
   cairo_t *cr;
 
   if (width <= 0 || height <= 0)
     return;
 
+  /* Colour and font are all the style gives us; comparing them here
+   * rather than dropping the node on every css_changed keeps focus and
+   * backdrop changes from rebuilding it. */
   get_foreground (self, &fg);
+  font = pango_context_get_font_description (gtk_widget_get_pango_context (widget));
   now = compute_now (self);
   start = now - (gint64) self->span * G_USEC_PER_SEC;
   ceiling = compute_ceiling (self, now);
@@ -1042,10 +1065,14 @@ cohort_graph_snapshot (GtkWidget   *widget,
       || self->background_width != width
       || self->background_height != height
       || self->background_ceiling != ceiling
-      || !gdk_rgba_equal (&self->background_fg, &fg))
-    rebuild_background (self, width, height, ceiling, &fg);
+      || !gdk_rgba_equal (&self->background_fg, &fg)
+      || self->background_font == NULL
+      || !pango_font_description_equal (self->background_font, font))
+    rebuild_background (self, width, height, ceiling, &fg, font);
 
-  gtk_snapshot_append_node (snapshot, self->background);
+  /* NULL only if every colour was transparent. */
+  if (self->background != NULL)
+    gtk_snapshot_append_node (snapshot, self->background);
 
   /* Marker lines and the hairline as color nodes, under the data. */
   for (guint i = 0; self->markers != NULL && i < self->markers->len; i++)
@@ -1080,7 +1107,7 @@ cohort_graph_snapshot (GtkWidget   *widget,
 
   if (!has_visible_data (self, now))
     {
-      g_autoptr(PangoLayout) layout = create_layout (self, _("No data"), TEXT_LEGEND);
+      g_autoptr(PangoLayout) layout = create_layout (self, _("No data"), TEXT_SMALL);
       GdkRGBA dim = with_alpha (&fg, 0.5);
       int w;
       int h;
@@ -1279,17 +1306,8 @@ cohort_graph_measure (GtkWidget      *widget,
     }
 }
 
-/* Fonts and colours come from the style; the cached node has them baked. */
-static void
-cohort_graph_css_changed (GtkWidget         *widget,
-                          GtkCssStyleChange *change)
-{
-  GTK_WIDGET_CLASS (cohort_graph_parent_class)->css_changed (widget, change);
-
-  invalidate_background (COHORT_GRAPH (widget));
-  gtk_widget_queue_draw (widget);
-}
-
+/* Font settings and DPI change what the cached node holds, invisibly to
+ * the checks in snapshot. */
 static void
 cohort_graph_system_setting_changed (GtkWidget        *widget,
                                      GtkSystemSetting  setting)
@@ -1333,6 +1351,7 @@ cohort_graph_finalize (GObject *object)
   g_clear_pointer (&self->markers, g_ptr_array_unref);
   g_free (self->title);
   g_free (self->tooltip);
+  g_clear_pointer (&self->background_font, pango_font_description_free);
 
   G_OBJECT_CLASS (cohort_graph_parent_class)->finalize (object);
 }
@@ -1412,7 +1431,6 @@ cohort_graph_class_init (CohortGraphClass *klass)
 
   widget_class->measure = cohort_graph_measure;
   widget_class->snapshot = cohort_graph_snapshot;
-  widget_class->css_changed = cohort_graph_css_changed;
   widget_class->system_setting_changed = cohort_graph_system_setting_changed;
   widget_class->unmap = cohort_graph_unmap;
 

@@ -11,8 +11,8 @@
  *              [--hover FRACTION] [--empty] [--screenshot FILE.png]
  *
  * Without --screenshot it runs live, one sample a second. --hover moves a
- * pretend pointer to that fraction of the first graph's width and prints
- * its tooltip. Under Xvfb:
+ * pretend pointer to that fraction of each graph's width and prints
+ * the tooltips. Under Xvfb:
  *
  *   GDK_BACKEND=x11 GSK_RENDERER=cairo GTK_A11Y=none \
  *     xvfb-run -a -s "-screen 0 1280x800x24" /tmp/graph-demo --screenshot a.png
@@ -211,7 +211,8 @@ screenshot_tick (GtkWidget     *window,
   if (!hovered && hover >= 0)
     {
       hovered = TRUE;
-      pretend_hover (graphs[0], hover);
+      for (guint i = 0; i < G_N_ELEMENTS (graphs); i++)
+        pretend_hover (graphs[i], hover);
       return G_SOURCE_CONTINUE;
     }
   renderer = gtk_native_get_renderer (GTK_NATIVE (window));
