@@ -107,6 +107,16 @@ worker0_reloaded (gpointer data)
          !cohort_cluster_get_reloading (f->cluster);
 }
 
+static gboolean
+worker0_restarted_twice (gpointer data)
+{
+  Fixture *f = data;
+  CohortWorker *worker = cohort_cluster_lookup_worker (f->cluster, 0);
+
+  return worker != NULL && cohort_worker_get_restarts (worker) == 2 &&
+         cohort_worker_get_state (worker) == COHORT_WORKER_STATE_ONLINE;
+}
+
 /* Distinct colours in a screenshot: a blank window has a handful. */
 static guint
 count_colors (const char *path)
@@ -163,6 +173,11 @@ run_steps (gpointer data)
   /* Reload: a new process, online, one restart more. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "cluster.reload", NULL));
   g_assert_true (cohort_test_wait_until (worker0_reloaded, f, 20000));
+  wait_rows (f, 1, "online");
+
+  /* The row menu's Restart: the same slot, one restart more. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "worker.restart", "u", 0));
+  g_assert_true (cohort_test_wait_until (worker0_restarted_twice, f, 20000));
   wait_rows (f, 1, "online");
 
   /* The graphs got samples; the window, drawn, is not blank. */

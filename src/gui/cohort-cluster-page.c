@@ -501,6 +501,131 @@ send_action (GtkWidget  *widget,
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+/* The row menu: send, restart, stop, kill one worker */
+
+static CohortWorker *
+worker_for (CohortClusterPage *self,
+            GVariant          *param)
+{
+  return cohort_cluster_lookup_worker (self->cluster, g_variant_get_uint32 (param));
+}
+
+static void
+worker_restart_action (GtkWidget  *widget,
+                       const char *name,
+                       GVariant   *param)
+{
+  CohortWorker *worker = worker_for (COHORT_CLUSTER_PAGE (widget), param);
+
+  if (worker != NULL)
+    cohort_worker_restart (worker, _("restarted from the window"));
+}
+
+static void
+worker_stop_action (GtkWidget  *widget,
+                    const char *name,
+                    GVariant   *param)
+{
+  CohortWorker *worker = worker_for (COHORT_CLUSTER_PAGE (widget), param);
+
+  if (worker != NULL)
+    cohort_worker_stop (worker);
+}
+
+static void
+worker_kill_action (GtkWidget  *widget,
+                    const char *name,
+                    GVariant   *param)
+{
+  CohortWorker *worker = worker_for (COHORT_CLUSTER_PAGE (widget), param);
+
+  if (worker != NULL)
+    cohort_worker_kill (worker);
+}
+
+static void
+worker_start_action (GtkWidget  *widget,
+                     const char *name,
+                     GVariant   *param)
+{
+  CohortWorker *worker = worker_for (COHORT_CLUSTER_PAGE (widget), param);
+
+  if (worker != NULL)
+    cohort_worker_start (worker);
+}
+
+static void
+worker_send_action (GtkWidget  *widget,
+                    const char *name,
+                    GVariant   *param)
+{
+  CohortClusterPage *self = COHORT_CLUSTER_PAGE (widget);
+  GtkRoot *root = gtk_widget_get_root (widget);
+  CohortSendDialog *dialog = cohort_send_dialog_new (self->cluster);
+
+  cohort_send_dialog_set_target (dialog, (int) g_variant_get_uint32 (param));
+  gtk_window_set_transient_for (GTK_WINDOW (dialog), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+menu_setup_cb (GtkSignalListItemFactory *factory,
+               GtkListItem              *list_item)
+{
+  GtkWidget *button = gtk_menu_button_new ();
+
+  gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (button), "view-more-symbolic");
+  gtk_widget_add_css_class (button, "flat");
+  gtk_widget_set_tooltip_text (button, _("Worker actions"));
+  gtk_list_item_set_child (list_item, button);
+}
+
+static void
+add_item (GMenu      *menu,
+          const char *label,
+          const char *action,
+          guint       id)
+{
+  g_autoptr(GMenuItem) entry = g_menu_item_new (label, NULL);
+
+  g_menu_item_set_action_and_target_value (entry, action, g_variant_new_uint32 (id));
+  g_menu_append_item (menu, entry);
+}
+
+static void
+menu_bind_cb (GtkSignalListItemFactory *factory,
+              GtkListItem              *list_item)
+{
+  CohortWorkerItem *item = gtk_list_item_get_item (list_item);
+  CohortWorker *worker = cohort_worker_item_get_worker (item);
+  guint id = cohort_worker_get_id (worker);
+  g_autoptr(GMenu) menu = g_menu_new ();
+  g_autoptr(GMenu) ending = g_menu_new ();
+
+  add_item (menu, _("_Send Message…"), "worker.send", id);
+  add_item (menu, _("_Restart"), "worker.restart", id);
+  /* The row's worker changes state under the open menu: every entry is
+   * always there, and one that does not apply does nothing. */
+  add_item (ending, _("St_art"), "worker.start", id);
+  add_item (ending, _("S_top Gracefully"), "worker.stop", id);
+  add_item (ending, _("_Kill"), "worker.kill", id);
+  g_menu_append_section (menu, NULL, G_MENU_MODEL (ending));
+  gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (gtk_list_item_get_child (list_item)), G_MENU_MODEL (menu));
+}
+
+static void
+add_menu_column (CohortClusterPage *self)
+{
+  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+  GtkColumnViewColumn *column;
+
+  g_signal_connect (factory, "setup", G_CALLBACK (menu_setup_cb), NULL);
+  g_signal_connect (factory, "bind", G_CALLBACK (menu_bind_cb), NULL);
+  column = gtk_column_view_column_new (NULL, factory);
+  gtk_column_view_append_column (self->workers_view, column);
+  g_object_unref (column);
+}
+
 /* GObject */
 
 static void
@@ -552,6 +677,12 @@ cohort_cluster_page_class_init (CohortClusterPageClass *klass)
   gtk_widget_class_install_action (widget_class, "cluster.stop", NULL, stop_action);
   gtk_widget_class_install_action (widget_class, "cluster.start", NULL, start_action);
 
+  gtk_widget_class_install_action (widget_class, "worker.send", "u", worker_send_action);
+  gtk_widget_class_install_action (widget_class, "worker.restart", "u", worker_restart_action);
+  gtk_widget_class_install_action (widget_class, "worker.stop", "u", worker_stop_action);
+  gtk_widget_class_install_action (widget_class, "worker.kill", "u", worker_kill_action);
+  gtk_widget_class_install_action (widget_class, "worker.start", "u", worker_start_action);
+
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_plus, 0, "cluster.scale-up", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Add, 0, "cluster.scale-up", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_minus, 0, "cluster.scale-down", NULL);
@@ -572,6 +703,7 @@ cohort_cluster_page_init (CohortClusterPage *self)
   gtk_box_append (self->graphs_box, GTK_WIDGET (self->cpu_graph));
   gtk_box_append (self->graphs_box, GTK_WIDGET (self->memory_graph));
   gtk_box_append (self->graphs_box, GTK_WIDGET (self->messages_graph));
+  add_menu_column (self);
 }
 
 CohortClusterPage *

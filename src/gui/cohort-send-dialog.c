@@ -91,6 +91,18 @@ remember (const char *text)
     g_free (g_queue_pop_tail (&recent_texts));
 }
 
+/* Preselects worker @id as the target (-1: the cluster). */
+void
+cohort_send_dialog_set_target (CohortSendDialog *self,
+                               int               id)
+{
+  g_return_if_fail (COHORT_IS_SEND_DIALOG (self));
+
+  for (guint i = 0; i < self->target_ids->len; i++)
+    if (g_array_index (self->target_ids, int, i) == id)
+      gtk_drop_down_set_selected (self->target, i);
+}
+
 /* Sends the editor's message to the chosen target. */
 gboolean
 cohort_send_dialog_send (CohortSendDialog  *self,

@@ -16,6 +16,8 @@ G_DECLARE_FINAL_TYPE (CohortSendDialog, cohort_send_dialog, COHORT, SEND_DIALOG,
 CohortSendDialog *cohort_send_dialog_new      (CohortCluster    *cluster);
 void              cohort_send_dialog_set_text (CohortSendDialog *self,
                                                const char       *text);
+void              cohort_send_dialog_set_target (CohortSendDialog *self,
+                                                 int               id);
 gboolean          cohort_send_dialog_send     (CohortSendDialog *self,
                                                GError          **error);
 
