@@ -95,12 +95,13 @@ reap_children_of_task (const char *task,
         break;
       p = end;
 
-      if (pid <= 0 || !read_stat ((GPid) pid, &state, &ppid, &pgid))
+      /* Workers are GLib's to reap; checked first, since it costs no
+       * file to read. */
+      if (pid <= 0 || (tracked != NULL && g_hash_table_contains (tracked, GINT_TO_POINTER (pid))))
+        continue;
+      if (!read_stat ((GPid) pid, &state, &ppid, &pgid))
         continue;
       if (state != 'Z' || ppid != self_pid || pgid == self_pgid)
-        continue;
-      /* Workers are GLib's to reap. */
-      if (tracked != NULL && g_hash_table_contains (tracked, GINT_TO_POINTER (pid)))
         continue;
       if (waitpid ((pid_t) pid, NULL, WNOHANG) > 0)
         n_reaped++;
@@ -151,7 +152,9 @@ cohort_reaper_init (void)
 
   if (prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
     g_warning ("Cannot become the child subreaper: %s", g_strerror (errno));
-  reap_source = g_timeout_add_full (G_PRIORITY_LOW, REAP_INTERVAL_MS, reap_timeout_cb, NULL, NULL);
+  /* Whole seconds: GLib wakes for it together with Cohort's other
+   * once-a-second timers. */
+  reap_source = g_timeout_add_seconds_full (G_PRIORITY_LOW, REAP_INTERVAL_MS / 1000, reap_timeout_cb, NULL, NULL);
   g_source_set_name_by_id (reap_source, "[cohort] reaper");
 }
 

@@ -4,7 +4,11 @@
  *
  * libgtop has no locking, so all its calls happen on one thread: a single
  * sampler thread for the whole process, fed requests (the pids to read)
- * from the main thread and answering with the readings whole, through a
+ * from the main thread. The hot path, each worker at each tick, is one
+ * pread of its /proc/PID/stat through a descriptor kept open (about ten
+ * times cheaper than libgtop's calls, which reopen their files); libgtop
+ * reads Cohort itself and names the workers' descendants. The thread
+ * answers with the readings whole, through a
  * source attached to the main context. The main thread turns readings into
  * figures (CPU from tick deltas, with the start time guarding against pid
  * reuse) and pushes them into fixed-size series. A tick whose request is
@@ -15,6 +19,8 @@
 
 #include <errno.h>
 #include <glib/gi18n-lib.h>
+#include <fcntl.h>
+
 /* libgtop's headers test macros they never define. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wundef"
@@ -34,6 +40,7 @@
 #include "cohort-status.h"
 #include "cohort-supervisor.h"
 #include "cohort-thread-worker.h"
+#include "cohort-worker-private.h"
 
 #define MIN_INTERVAL_MS      100
 #define MAX_INTERVAL_MS      10000
@@ -75,6 +82,21 @@ typedef struct
 
 static GAsyncQueue *requests;
 
+/* The sampler thread's own: /proc/PID/stat of each worker, kept open. A
+ * descriptor stays tied to the process it was opened for (reads fail once
+ * it is gone, even if the pid is reused), and one pread a tick is all a
+ * worker costs. */
+typedef struct
+{
+  int    fd;
+  int    children_fd;   /* /proc/PID/task/PID/children, or -1 */
+  gint64 used;          /* monotonic µs */
+} StatFile;
+
+static GHashTable *stat_files;   /* pid → StatFile */
+
+#define STAT_FILE_IDLE_US (30 * G_USEC_PER_SEC)
+
 static void
 request_free (gpointer data)
 {
@@ -89,13 +111,114 @@ request_free (gpointer data)
 }
 
 static void
-read_process (GPid     pid,
-              Reading *reading)
+stat_file_free (gpointer data)
+{
+  StatFile *file = data;
+
+  close (file->fd);
+  if (file->children_fd >= 0)
+    close (file->children_fd);
+  g_free (file);
+}
+
+/* CPU time, start time and resident memory from one read of the worker's
+ * /proc/PID/stat; FALSE when the process is gone. */
+static gboolean
+read_stat_fast (GPid     pid,
+                Reading *reading)
+{
+  static long ticks_per_second;
+  static long page_size;
+  StatFile *file;
+  char buf[1024];
+  const char *paren;
+  unsigned long utime;
+  unsigned long stime;
+  unsigned long long start;
+  long rss;
+  ssize_t n;
+
+  if (stat_files == NULL)
+    {
+      stat_files = g_hash_table_new_full (NULL, NULL, NULL, stat_file_free);
+      ticks_per_second = sysconf (_SC_CLK_TCK);
+      page_size = sysconf (_SC_PAGESIZE);
+    }
+
+  file = g_hash_table_lookup (stat_files, GINT_TO_POINTER (pid));
+  if (file == NULL)
+    {
+      char path[64];
+      int fd;
+
+      g_snprintf (path, sizeof path, "/proc/%d/stat", pid);
+      fd = open (path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0)
+        return FALSE;
+      file = g_new0 (StatFile, 1);
+      file->fd = fd;
+      g_snprintf (path, sizeof path, "/proc/%d/task/%d/children", pid, pid);
+      file->children_fd = open (path, O_RDONLY | O_CLOEXEC);
+      g_hash_table_insert (stat_files, GINT_TO_POINTER (pid), file);
+    }
+  file->used = g_get_monotonic_time ();
+
+  n = pread (file->fd, buf, sizeof buf - 1, 0);
+  if (n <= 0)
+    {
+      g_hash_table_remove (stat_files, GINT_TO_POINTER (pid));
+      return FALSE;
+    }
+  buf[n] = '\0';
+
+  /* The command may hold spaces and parentheses: fields start after the
+   * last ')'. */
+  paren = strrchr (buf, ')');
+  if (paren == NULL ||
+      sscanf (paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d %*d %llu %*u %ld",
+              &utime, &stime, &start, &rss) != 4)
+    return FALSE;
+
+  memset (reading, 0, sizeof *reading);
+  reading->pid = pid;
+  reading->ok = TRUE;
+  reading->rtime = utime + stime;
+  reading->frequency = ticks_per_second > 0 ? ticks_per_second : 100;
+  reading->start_time = start;
+  reading->rss = (guint64) MAX (rss, 0) * page_size;
+  return TRUE;
+}
+
+/* Descriptors of workers not asked about for a while. */
+static void
+close_idle_stat_files (void)
+{
+  static gint64 last;
+  GHashTableIter iter;
+  gpointer value;
+  gint64 now = g_get_monotonic_time ();
+
+  /* Now and then is enough: a descriptor of a dead process fails its
+   * next read and is closed there. */
+  if (stat_files == NULL || now - last < STAT_FILE_IDLE_US / 3)
+    return;
+  last = now;
+  g_hash_table_iter_init (&iter, stat_files);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (now - ((StatFile *) value)->used > STAT_FILE_IDLE_US)
+      g_hash_table_iter_remove (&iter);
+}
+
+/* CPU time and memory: what every worker needs at every tick. Its command
+ * and parent (two more libgtop calls, two more files) only for the
+ * descendants, which are listed by name. */
+static void
+read_process (GPid      pid,
+              gboolean  describe,
+              Reading  *reading)
 {
   glibtop_proc_time time;
   glibtop_proc_mem mem;
-  glibtop_proc_state state;
-  glibtop_proc_uid uid;
 
   memset (reading, 0, sizeof *reading);
   reading->pid = pid;
@@ -105,51 +228,67 @@ read_process (GPid     pid,
   if (time.flags == 0 || time.start_time == 0)
     return;
   glibtop_get_proc_mem (&mem, pid);
-  glibtop_get_proc_state (&state, pid);
-  glibtop_get_proc_uid (&uid, pid);
 
   reading->ok = TRUE;
   reading->start_time = time.start_time;
   reading->rtime = time.rtime;
   reading->frequency = time.frequency > 0 ? time.frequency : 100;
   reading->rss = mem.resident;
-  reading->ppid = uid.ppid;
-  g_strlcpy (reading->command, state.cmd, sizeof reading->command);
+
+  if (describe)
+    {
+      glibtop_proc_state state;
+      glibtop_proc_uid uid;
+
+      glibtop_get_proc_state (&state, pid);
+      glibtop_get_proc_uid (&uid, pid);
+      reading->ppid = uid.ppid;
+      g_strlcpy (reading->command, state.cmd, sizeof reading->command);
+    }
 }
 
-/* The kernel's list of a process's children, from every one of its
- * threads (a child belongs to the thread that forked it). */
+/* The kernel's list of a process's children, as forked by its main
+ * thread (Node's child_process, Python's multiprocessing and the usual
+ * forking servers fork from there); one small file, read through the
+ * descriptor kept open for a worker. */
 static void
 add_children (GPid    pid,
               GQueue *out)
 {
-  g_autofree char *dir_path = g_strdup_printf ("/proc/%d/task", pid);
-  GDir *dir = g_dir_open (dir_path, 0, NULL);
-  const char *task;
+  StatFile *file = stat_files != NULL ? g_hash_table_lookup (stat_files, GINT_TO_POINTER (pid)) : NULL;
+  char text[4096];
+  char *p;
+  ssize_t n;
 
-  if (dir == NULL)
-    return;
-  while ((task = g_dir_read_name (dir)) != NULL)
+  if (file != NULL && file->children_fd >= 0)
+    n = pread (file->children_fd, text, sizeof text - 1, 0);
+  else
     {
-      g_autofree char *path = g_strdup_printf ("%s/%s/children", dir_path, task);
-      g_autofree char *text = NULL;
-      char *p;
+      char path[64];
+      int fd;
 
-      if (!g_file_get_contents (path, &text, NULL, NULL))
-        continue;
-      for (p = text; *p != '\0';)
-        {
-          char *end = NULL;
-          long child = strtol (p, &end, 10);
-
-          if (end == p)
-            break;
-          p = end;
-          if (child > 0)
-            g_queue_push_tail (out, GINT_TO_POINTER (child));
-        }
+      g_snprintf (path, sizeof path, "/proc/%d/task/%d/children", pid, pid);
+      fd = open (path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0)
+        return;
+      n = read (fd, text, sizeof text - 1);
+      close (fd);
     }
-  g_dir_close (dir);
+  if (n <= 0)
+    return;
+  text[n] = '\0';
+
+  for (p = text; *p != '\0';)
+    {
+      char *end = NULL;
+      long child = strtol (p, &end, 10);
+
+      if (end == p)
+        break;
+      p = end;
+      if (child > 0)
+        g_queue_push_tail (out, GINT_TO_POINTER (child));
+    }
 }
 
 static GArray *
@@ -164,7 +303,7 @@ read_descendants (GPid pid)
       GPid child = GPOINTER_TO_INT (g_queue_pop_head (&pending));
       Reading reading;
 
-      read_process (child, &reading);
+      read_process (child, TRUE, &reading);
       if (!reading.ok)
         continue;
       g_array_append_val (tree, reading);
@@ -191,11 +330,16 @@ sampler_thread (gpointer data)
           GPid pid = g_array_index (request->pids, GPid, i);
           Reading reading;
 
-          read_process (pid, &reading);
+          if (!read_stat_fast (pid, &reading))
+            {
+              memset (&reading, 0, sizeof reading);
+              reading.pid = pid;
+            }
           g_array_append_val (request->readings, reading);
           g_ptr_array_add (request->trees, reading.ok ? read_descendants (pid) : NULL);
         }
-      read_process (getpid (), &request->self);
+      read_process (getpid (), FALSE, &request->self);
+      close_idle_stat_files ();
 
       source = g_idle_source_new ();
       g_source_set_callback (source, reading_ready_cb, request, request_free);
@@ -556,8 +700,9 @@ reading_ready_cb (gpointer data)
           g_autoptr(CohortWorker) worker = g_list_model_get_item (workers, j);
           double values[COHORT_N_METRICS];
 
-          /* A reload's replacement is sampled once it owns the slot. */
-          if (cohort_cluster_lookup_worker (cluster, cohort_worker_get_id (worker)) != worker)
+          /* A reload's replacement is sampled once it owns the slot, and a
+           * worker retiring from a slot no longer speaks for it. */
+          if (_cohort_worker_get_incoming (worker) || _cohort_worker_get_retiring (worker))
             continue;
           sample_worker (self, cluster, worker, request, values);
           if (threads && !isnan (values[COHORT_METRIC_CPU]))
