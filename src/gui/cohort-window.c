@@ -10,6 +10,7 @@
 
 #include "cohort-application.h"
 #include "cohort-cluster-page.h"
+#include "cohort-overview-page.h"
 #include "cohort-window.h"
 
 struct _CohortWindow
@@ -111,6 +112,25 @@ make_row (CohortCluster *cluster)
   return row;
 }
 
+static GtkWidget *
+make_overview_row (void)
+{
+  GtkWidget *row = gtk_list_box_row_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 10);
+  GtkWidget *icon = gtk_image_new_from_icon_name ("view-grid-symbolic");
+  GtkWidget *label = gtk_label_new (_("Overview"));
+
+  gtk_widget_set_margin_top (box, 6);
+  gtk_widget_set_margin_bottom (box, 6);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_widget_add_css_class (label, "heading");
+  gtk_box_append (GTK_BOX (box), icon);
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+  g_object_set_data (G_OBJECT (row), "overview", GINT_TO_POINTER (TRUE));
+  return row;
+}
+
 static void
 row_selected_cb (CohortWindow  *self,
                  GtkListBoxRow *row)
@@ -119,6 +139,12 @@ row_selected_cb (CohortWindow  *self,
 
   if (row == NULL)
     return;
+  if (g_object_get_data (G_OBJECT (row), "overview") != NULL)
+    {
+      gtk_stack_set_visible_child_name (self->pages, "overview");
+      adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
+      return;
+    }
   cluster = g_object_get_data (G_OBJECT (row), "cluster");
   gtk_stack_set_visible_child_name (self->pages, cohort_cluster_get_name (cluster));
   adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
@@ -183,6 +209,11 @@ cohort_window_show_profile (CohortWindow  *self,
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->cluster_list))) != NULL)
     gtk_list_box_remove (self->cluster_list, child);
 
+  if (gtk_stack_get_child_by_name (self->pages, "overview") == NULL)
+    gtk_stack_add_named (self->pages, GTK_WIDGET (cohort_overview_page_new (self->supervisor)), "overview");
+  if (g_list_model_get_n_items (clusters) > 0)
+    gtk_list_box_append (self->cluster_list, make_overview_row ());
+
   for (guint i = 0; i < g_list_model_get_n_items (clusters); i++)
     {
       g_autoptr(CohortCluster) cluster = g_list_model_get_item (clusters, i);
@@ -200,8 +231,11 @@ cohort_window_show_profile (CohortWindow  *self,
   adw_window_title_set_subtitle (self->window_title, display);
   cohort_window_show_problems (self, profile);
 
-  if (g_list_model_get_n_items (clusters) > 0)
+  /* Several clusters: the overview first; one: that cluster. */
+  if (g_list_model_get_n_items (clusters) > 1)
     gtk_list_box_select_row (self->cluster_list, gtk_list_box_get_row_at_index (self->cluster_list, 0));
+  else if (g_list_model_get_n_items (clusters) == 1)
+    gtk_list_box_select_row (self->cluster_list, gtk_list_box_get_row_at_index (self->cluster_list, 1));
   else
     gtk_stack_set_visible_child_name (self->pages, "empty");
 }
@@ -218,7 +252,7 @@ cohort_window_select_cluster (CohortWindow *self,
       if (row == NULL)
         return;
       cluster = g_object_get_data (G_OBJECT (row), "cluster");
-      if (g_str_equal (cohort_cluster_get_name (cluster), name))
+      if (cluster != NULL && g_str_equal (cohort_cluster_get_name (cluster), name))
         {
           gtk_list_box_select_row (self->cluster_list, row);
           return;
