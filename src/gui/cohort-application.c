@@ -259,6 +259,29 @@ cohort_application_startup (GApplication *application)
                            self, G_CONNECT_SWAPPED);
 }
 
+/* The window's size, kept for the next start. */
+static gboolean
+save_window_state_cb (GtkWindow         *window,
+                      CohortApplication *self)
+{
+  int width = 0;
+  int height = 0;
+
+  if (self->settings == NULL)
+    return FALSE;
+  g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (window));
+  if (!gtk_window_is_maximized (window))
+    {
+      gtk_window_get_default_size (window, &width, &height);
+      if (width > 0 && height > 0)
+        {
+          g_settings_set_int (self->settings, "window-width", width);
+          g_settings_set_int (self->settings, "window-height", height);
+        }
+    }
+  return FALSE;
+}
+
 static int
 cohort_application_command_line (GApplication            *application,
                                  GApplicationCommandLine *command_line)
@@ -280,6 +303,8 @@ cohort_application_command_line (GApplication            *application,
           if (g_settings_get_boolean (self->settings, "window-maximized"))
             gtk_window_maximize (GTK_WINDOW (self->window));
         }
+      g_signal_connect_object (self->window, "close-request", G_CALLBACK (save_window_state_cb),
+                               self, 0);
     }
 
   path = self->first_path != NULL ? g_strdup (self->first_path) : default_profile (self);
