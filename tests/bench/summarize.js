@@ -116,6 +116,8 @@ function median(values) {
 }
 
 function fmt(x) {
+  if (x === Infinity)
+    return '∞';
   if (!Number.isFinite(x))
     return '-';
   if (Math.abs(x) >= 100)
