@@ -173,8 +173,143 @@ quit_action (GSimpleAction *action,
     gtk_window_close (GTK_WINDOW (self->window));
 }
 
+/* Export: the metric history of every worker, as --export writes it. */
+static void
+export_response_cb (GtkNativeDialog   *dialog,
+                    int                response,
+                    CohortApplication *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = g_file_get_path (file);
+      g_autoptr(GError) error = NULL;
+
+      if (path != NULL &&
+          !cohort_sampler_export_csv (cohort_supervisor_get_sampler (self->supervisor), path, &error))
+        {
+          AdwMessageDialog *alert =
+            ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self->window), _("Export Failed"),
+                                                        error->message));
+
+          adw_message_dialog_add_response (alert, "close", _("_Close"));
+          gtk_window_present (GTK_WINDOW (alert));
+        }
+    }
+  g_object_unref (dialog);
+}
+
+static void
+export_action (GSimpleAction *action,
+               GVariant      *param,
+               gpointer       data)
+{
+  CohortApplication *self = data;
+  GtkFileChooserNative *dialog;
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  dialog = gtk_file_chooser_native_new (_("Export Metrics"), GTK_WINDOW (self->window),
+                                        GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), "cohort-metrics.csv");
+  gtk_file_filter_set_name (filter, _("CSV files"));
+  gtk_file_filter_add_pattern (filter, "*.csv");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);
+  g_signal_connect (dialog, "response", G_CALLBACK (export_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+/* Preferences: the sample interval and the history length, applied to
+ * the running sampler at once and kept in GSettings. */
+static void
+settings_changed_cb (CohortApplication *self,
+                     const char        *key)
+{
+  CohortSampler *sampler = cohort_supervisor_get_sampler (self->supervisor);
+
+  if (g_str_equal (key, "sample-interval"))
+    cohort_sampler_set_interval (sampler, g_settings_get_uint (self->settings, key));
+  else if (g_str_equal (key, "history-length"))
+    cohort_sampler_set_history (sampler, g_settings_get_uint (self->settings, key));
+}
+
+static GtkWidget *
+spin_row (GSettings  *settings,
+          const char *key,
+          const char *title,
+          const char *subtitle,
+          double      lower,
+          double      upper,
+          double      step,
+          double      scale)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkAdjustment *adjustment = gtk_adjustment_new (g_settings_get_uint (settings, key) / scale,
+                                                  lower, upper, step, step * 10, 0);
+  GtkWidget *spin = gtk_spin_button_new (adjustment, step, step < 1 ? 1 : 0);
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  gtk_widget_set_valign (spin, GTK_ALIGN_CENTER);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), spin);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), spin);
+  g_object_set_data_full (G_OBJECT (adjustment), "key", g_strdup (key), g_free);
+  g_object_set_data (G_OBJECT (adjustment), "scale", GINT_TO_POINTER ((int) scale));
+  return row;
+}
+
+static void
+spin_changed_cb (GtkAdjustment *adjustment,
+                 GSettings     *settings)
+{
+  const char *key = g_object_get_data (G_OBJECT (adjustment), "key");
+  int scale = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (adjustment), "scale"));
+
+  g_settings_set_uint (settings, key, (guint) (gtk_adjustment_get_value (adjustment) * scale + 0.5));
+}
+
+static void
+preferences_action (GSimpleAction *action,
+                    GVariant      *param,
+                    gpointer       data)
+{
+  CohortApplication *self = data;
+  GtkWidget *window;
+  GtkWidget *page;
+  GtkWidget *group;
+  GtkWidget *rows[2];
+
+  if (self->settings == NULL)
+    return;
+
+  window = adw_preferences_window_new ();
+  page = adw_preferences_page_new ();
+  group = adw_preferences_group_new ();
+  gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (self->window));
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Sampling"));
+  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group),
+                                         _("How often every worker is measured, and how much history the graphs and the export keep. "
+                                           "The history's length fixes the memory it uses."));
+  rows[0] = spin_row (self->settings, "sample-interval", _("Sample interval"), _("Seconds, from 0.1 to 10"),
+                      0.1, 10, 0.1, 1000);
+  rows[1] = spin_row (self->settings, "history-length", _("History"), _("Minutes, from 1 to 60"),
+                      1, 60, 1, 60);
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      GtkWidget *spin = adw_action_row_get_activatable_widget (ADW_ACTION_ROW (rows[i]));
+
+      g_signal_connect_object (gtk_spin_button_get_adjustment (GTK_SPIN_BUTTON (spin)), "value-changed",
+                               G_CALLBACK (spin_changed_cb), self->settings, 0);
+      adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), rows[i]);
+    }
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
+  adw_preferences_window_add (ADW_PREFERENCES_WINDOW (window), ADW_PREFERENCES_PAGE (page));
+  gtk_window_present (GTK_WINDOW (window));
+}
+
 static const GActionEntry app_actions[] = {
   { "about", about_action, NULL, NULL, NULL, { 0 } },
+  { "export", export_action, NULL, NULL, NULL, { 0 } },
+  { "preferences", preferences_action, NULL, NULL, NULL, { 0 } },
   { "quit", quit_action, NULL, NULL, NULL, { 0 } },
 };
 
@@ -227,6 +362,7 @@ cohort_application_startup (GApplication *application)
   g_autoptr(GSettingsSchema) schema = NULL;
   const char *quit_accels[] = { "<Control>q", NULL };
   const char *help_accels[] = { "F1", "<Control>question", NULL };
+  const char *preferences_accels[] = { "<Control>comma", NULL };
   g_autoptr(GtkCssProvider) css = gtk_css_provider_new ();
 
   G_APPLICATION_CLASS (cohort_application_parent_class)->startup (application);
@@ -241,6 +377,7 @@ cohort_application_startup (GApplication *application)
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions), self);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.show-help-overlay", help_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences", preferences_accels);
 
   gtk_css_provider_load_from_resource (css, "/org/cohort/Cohort/style.css");
   gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
@@ -253,6 +390,8 @@ cohort_application_startup (GApplication *application)
 
       cohort_sampler_set_interval (sampler, g_settings_get_uint (self->settings, "sample-interval"));
       cohort_sampler_set_history (sampler, g_settings_get_uint (self->settings, "history-length"));
+      g_signal_connect_object (self->settings, "changed", G_CALLBACK (settings_changed_cb),
+                               self, G_CONNECT_SWAPPED);
     }
   self->control = cohort_control_new (self->supervisor);
   g_signal_connect_object (self->control, "quit-requested", G_CALLBACK (quit_requested_cb),
