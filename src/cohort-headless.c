@@ -321,18 +321,7 @@ cohort_headless_handle_local_options (GApplication *application,
       return -1;
     }
 
-  if (!g_application_register (application, NULL, &error))
-    {
-      g_printerr ("cohort: %s\n", error->message);
-      return 1;
-    }
-  if (g_application_get_is_remote (application))
-    {
-      g_printerr (_("cohort: Cohort is already running in this session; control it with "
-                    "cohort --status, --stop or --quit\n"));
-      return COHORT_EXIT_USAGE;
-    }
-  return -1;
+  return cohort_control_become_instance (application);
 }
 
 static int

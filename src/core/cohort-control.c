@@ -161,6 +161,33 @@ cohort_control_finish_all (CohortControl *self)
     request_finish (g_ptr_array_index (self->pending, self->pending->len - 1), 0);
 }
 
+/**
+ * cohort_control_become_instance:
+ *
+ * In the invoking process, for an invocation that runs a profile: it must
+ * be the session's instance, the one the remote commands reach.
+ *
+ * Returns: -1 when it is, else an exit status (the reason printed)
+ */
+int
+cohort_control_become_instance (GApplication *application)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_application_register (application, NULL, &error))
+    {
+      g_printerr ("cohort: %s\n", error->message);
+      return 1;
+    }
+  if (g_application_get_is_remote (application))
+    {
+      g_printerr (_("cohort: Cohort is already running in this session; control it with "
+                    "cohort --status, --stop or --quit\n"));
+      return COHORT_EXIT_USAGE;
+    }
+  return -1;
+}
+
 void
 cohort_control_add_platform_data (GVariantBuilder *builder)
 {

@@ -19,6 +19,7 @@ void           cohort_control_add_options          (GApplication            *app
 gboolean       cohort_control_wants_instance       (GVariantDict            *options);
 int            cohort_control_handle_local_options (GApplication            *application,
                                                     GVariantDict            *options);
+int            cohort_control_become_instance      (GApplication            *application);
 void           cohort_control_add_platform_data    (GVariantBuilder         *builder);
 
 CohortControl *cohort_control_new                  (CohortSupervisor        *supervisor);

@@ -397,6 +397,7 @@ struct _CohortSampler
 
   GHashTable       *slots;       /* "cluster/id" → Slot */
   GHashTable       *clusters;    /* cluster name → CohortSeries *[COHORT_N_METRICS] */
+  GHashTable       *tasks;       /* thread cluster name → CohortSeries *[COHORT_N_TASK_METRICS] */
   CohortSeries     *self_series[COHORT_N_SELF_METRICS];
   CpuMark           self_cpu;
   GQueue            events;
@@ -470,6 +471,16 @@ cluster_series_free (gpointer data)
   g_free (series);
 }
 
+static void
+task_series_free (gpointer data)
+{
+  CohortSeries **series = data;
+
+  for (guint i = 0; i < COHORT_N_TASK_METRICS; i++)
+    cohort_series_unref (series[i]);
+  g_free (series);
+}
+
 static Slot *
 lookup_slot (CohortSampler *self,
              const char    *cluster,
@@ -504,6 +515,23 @@ lookup_cluster_series (CohortSampler *self,
       for (guint i = 0; i < COHORT_N_METRICS; i++)
         series[i] = cohort_series_new (capacity (self));
       g_hash_table_insert (self->clusters, g_strdup (cluster), series);
+    }
+  return series;
+}
+
+static CohortSeries **
+lookup_task_series (CohortSampler *self,
+                    const char    *cluster,
+                    gboolean       create)
+{
+  CohortSeries **series = g_hash_table_lookup (self->tasks, cluster);
+
+  if (series == NULL && create)
+    {
+      series = g_new0 (CohortSeries *, COHORT_N_TASK_METRICS);
+      for (guint i = 0; i < COHORT_N_TASK_METRICS; i++)
+        series[i] = cohort_series_new (capacity (self));
+      g_hash_table_insert (self->tasks, g_strdup (cluster), series);
     }
   return series;
 }
@@ -587,6 +615,31 @@ sample_tree (Slot          *slot,
       if (!g_hash_table_contains (seen, key))
         g_hash_table_iter_remove (&iter);
   }
+}
+
+/* A thread cluster's queue and task times; gaps while it is stopped. */
+static void
+sample_tasks (CohortSampler *self,
+              CohortCluster *cluster,
+              gint64         wall)
+{
+  CohortSeries **series = lookup_task_series (self, cohort_cluster_get_name (cluster), TRUE);
+  double values[COHORT_N_TASK_METRICS] = { NAN, NAN, NAN };
+
+  if (cohort_cluster_get_state (cluster) != COHORT_CLUSTER_STATE_STOPPED)
+    {
+      double wait[3];
+      double run[3];
+
+      values[COHORT_TASK_METRIC_QUEUE] = cohort_cluster_get_queue_depth (cluster);
+      if (cohort_cluster_get_task_percentiles (cluster, wait, run) > 0)
+        {
+          values[COHORT_TASK_METRIC_RUN_P50] = run[0];
+          values[COHORT_TASK_METRIC_WAIT_P50] = wait[0];
+        }
+    }
+  for (guint i = 0; i < COHORT_N_TASK_METRICS; i++)
+    cohort_series_push (series[i], wall, values[i]);
 }
 
 /* One worker's figures from the request's readings (or, for a thread, from
@@ -716,6 +769,8 @@ reading_ready_cb (gpointer data)
         }
       for (guint m = 0; m < COHORT_N_METRICS; m++)
         cohort_series_push (totals[m], request->wall, counted[m] > 0 ? sums[m] : NAN);
+      if (threads)
+        sample_tasks (self, cluster, request->wall);
     }
 
   /* Cohort's own work: its thread clusters' tasks are theirs. */
@@ -910,6 +965,7 @@ cohort_sampler_finalize (GObject *object)
 
   g_hash_table_unref (self->slots);
   g_hash_table_unref (self->clusters);
+  g_hash_table_unref (self->tasks);
   for (guint i = 0; i < COHORT_N_SELF_METRICS; i++)
     cohort_series_unref (self->self_series[i]);
   g_queue_clear_full (&self->events, (GDestroyNotify) cohort_event_free);
@@ -943,6 +999,7 @@ cohort_sampler_init (CohortSampler *self)
   self->watched = TRUE;
   self->slots = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, slot_free);
   self->clusters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, cluster_series_free);
+  self->tasks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, task_series_free);
   for (guint i = 0; i < COHORT_N_SELF_METRICS; i++)
     self->self_series[i] = cohort_series_new (capacity (self));
   g_queue_init (&self->events);
@@ -990,6 +1047,10 @@ resize_all (CohortSampler *self)
   g_hash_table_iter_init (&iter, self->clusters);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     for (guint i = 0; i < COHORT_N_METRICS; i++)
+      cohort_series_resize (((CohortSeries **) value)[i], n);
+  g_hash_table_iter_init (&iter, self->tasks);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    for (guint i = 0; i < COHORT_N_TASK_METRICS; i++)
       cohort_series_resize (((CohortSeries **) value)[i], n);
   for (guint i = 0; i < COHORT_N_SELF_METRICS; i++)
     cohort_series_resize (self->self_series[i], n);
@@ -1090,6 +1151,28 @@ cohort_sampler_get_self_series (CohortSampler    *self,
   g_return_val_if_fail (COHORT_IS_SAMPLER (self), NULL);
   g_return_val_if_fail (metric < COHORT_N_SELF_METRICS, NULL);
   return self->self_series[metric];
+}
+
+/**
+ * cohort_sampler_get_task_series:
+ *
+ * Returns: (transfer none) (nullable): the history of @metric of thread
+ *   cluster @cluster, or %NULL for a process cluster or before its first
+ *   sample
+ */
+CohortSeries *
+cohort_sampler_get_task_series (CohortSampler    *self,
+                                const char       *cluster,
+                                CohortTaskMetric  metric)
+{
+  CohortSeries **series;
+
+  g_return_val_if_fail (COHORT_IS_SAMPLER (self), NULL);
+  g_return_val_if_fail (cluster != NULL, NULL);
+  g_return_val_if_fail (metric < COHORT_N_TASK_METRICS, NULL);
+
+  series = lookup_task_series (self, cluster, FALSE);
+  return series != NULL ? series[metric] : NULL;
 }
 
 /* The newest figure of @metric for @worker's slot; NAN when unknown. */

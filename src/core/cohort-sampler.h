@@ -33,6 +33,16 @@ typedef enum
   COHORT_N_SELF_METRICS
 } CohortSelfMetric;
 
+/* A thread cluster's tasks. The times are percentiles over its last 1024
+ * tasks (cohort_cluster_get_task_percentiles()), NAN before the first. */
+typedef enum
+{
+  COHORT_TASK_METRIC_QUEUE,     /* tasks waiting in the queue */
+  COHORT_TASK_METRIC_RUN_P50,   /* ms */
+  COHORT_TASK_METRIC_WAIT_P50,  /* ms in the queue */
+  COHORT_N_TASK_METRICS
+} CohortTaskMetric;
+
 typedef struct
 {
   GPid    pid;
@@ -75,6 +85,9 @@ CohortSeries  *cohort_sampler_get_cluster_series (CohortSampler    *self,
                                                   CohortMetric      metric);
 CohortSeries  *cohort_sampler_get_self_series    (CohortSampler    *self,
                                                   CohortSelfMetric  metric);
+CohortSeries  *cohort_sampler_get_task_series    (CohortSampler    *self,
+                                                  const char       *cluster,
+                                                  CohortTaskMetric  metric);
 double         cohort_sampler_get_current        (CohortSampler    *self,
                                                   CohortWorker     *worker,
                                                   CohortMetric      metric);

@@ -320,7 +320,6 @@ cohort_application_handle_local_options (GApplication *application,
                                          GVariantDict *options)
 {
   CohortApplication *self = COHORT_APPLICATION (application);
-  g_autoptr(GError) error = NULL;
   g_auto(GStrv) files = NULL;
   int status;
 
@@ -340,18 +339,7 @@ cohort_application_handle_local_options (GApplication *application,
   if (files != NULL && files[0] != NULL)
     self->first_path = g_strdup (files[0]);
 
-  if (!g_application_register (application, NULL, &error))
-    {
-      g_printerr ("cohort: %s\n", error->message);
-      return 1;
-    }
-  if (g_application_get_is_remote (application))
-    {
-      g_printerr (_("cohort: Cohort is already running in this session; control it with "
-                    "cohort --status, --stop or --quit\n"));
-      return COHORT_EXIT_USAGE;
-    }
-  return -1;
+  return cohort_control_become_instance (application);
 }
 
 static void
