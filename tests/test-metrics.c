@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-metrics.c: the sampler against workers whose load is known: one
  * that burns a core, half a core, or sleeps; one that holds 64 MiB; one
- * with two busy children; message rates against messages sent; restart
- * events; Cohort's own figures; the slower pace when nobody watches; and
- * the CSV export. Bounds are wide: the machine is shared. */
+ * with two busy children; message rates against messages sent; a thread
+ * cluster's queue and task times; restart events; Cohort's own figures;
+ * the slower pace when nobody watches; and the CSV export. Bounds are wide: the machine is shared. */
 
 #include "config.h"
 
@@ -332,6 +332,72 @@ test_thread_cpu (Fixture       *f,
   g_assert_cmpfloat (idle, <, 5);
 }
 
+static gboolean
+queue_drained (gpointer data)
+{
+  CohortCluster *cluster = data;
+  GListModel *workers = cohort_cluster_get_workers (cluster);
+  g_autoptr(CohortWorker) worker = g_list_model_get_item (workers, 0);
+
+  return cohort_cluster_get_queue_depth (cluster) == 0 &&
+         !cohort_thread_worker_get_busy (COHORT_THREAD_WORKER (worker));
+}
+
+/* A thread cluster's queue and task times, as series; none for a process
+ * cluster. */
+static void
+test_task_series (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(JsonNode) task = json_from_string ("{\"task\": \"sum\", \"args\": {\"n\": 200000000}}", NULL);
+  CohortSeries *queue;
+  CohortSeries *run;
+  CohortSeries *wait;
+  CohortSampler *s;
+  double max_queue = 0;
+
+  cluster = start (f, "[Cluster pool]\nKind=threads\nThreads=1\n[Cluster web]\nCommand=%s\nStopMessage=\n",
+                   f->worker);
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 1, 5000);
+  s = sampler (f);
+  wait_samples (s, 2);
+
+  /* Before any task: the queue is sampled, the times are gaps. */
+  queue = cohort_sampler_get_task_series (s, "pool", COHORT_TASK_METRIC_QUEUE);
+  run = cohort_sampler_get_task_series (s, "pool", COHORT_TASK_METRIC_RUN_P50);
+  wait = cohort_sampler_get_task_series (s, "pool", COHORT_TASK_METRIC_WAIT_P50);
+  g_assert_nonnull (queue);
+  g_assert_nonnull (run);
+  g_assert_nonnull (wait);
+  g_assert_cmpfloat (cohort_series_get_last (queue), ==, 0);
+  g_assert_true (isnan (cohort_series_get_last (run)));
+  g_assert_null (cohort_sampler_get_task_series (s, "web", COHORT_TASK_METRIC_QUEUE));
+
+  /* One thread, ten tasks of tens of ms each: most of them wait. */
+  for (guint i = 0; i < 10; i++)
+    g_assert_true (cohort_cluster_send (cluster, -1, task, NULL, NULL));
+  cohort_sampler_sample_now (s);
+  g_assert_true (cohort_test_wait_until (queue_drained, cluster, 60000));
+  wait_samples (s, 2);
+
+  cohort_series_get_range (queue, 0, NULL, &max_queue);
+  g_test_message ("queue max %.0f, run p50 %.1f ms, wait p50 %.1f ms", max_queue,
+                  cohort_series_get_last (run), cohort_series_get_last (wait));
+  g_assert_cmpuint (cohort_series_get_length (queue), >=, 4);
+  g_assert_cmpfloat (max_queue, >=, 1);
+  g_assert_cmpfloat (max_queue, <=, 10);
+  g_assert_cmpfloat (cohort_series_get_last (queue), ==, 0);
+  g_assert_false (isnan (cohort_series_get_last (run)));
+  g_assert_cmpfloat (cohort_series_get_last (run), >, 1);
+  g_assert_false (isnan (cohort_series_get_last (wait)));
+  g_assert_cmpfloat (cohort_series_get_last (wait), >, cohort_series_get_last (run));
+
+  /* Resized with the others. */
+  cohort_sampler_set_history (s, 60);
+  g_assert_cmpuint (cohort_series_get_capacity (queue), ==, 300);
+}
+
 static void
 test_restart_event (Fixture       *f,
                     gconstpointer  data)
@@ -482,6 +548,7 @@ main (int   argc,
   ADD ("/Cohort/Metrics/process-tree", test_tree);
   ADD ("/Cohort/Metrics/message-rates", test_message_rates);
   ADD ("/Cohort/Metrics/thread-cpu", test_thread_cpu);
+  ADD ("/Cohort/Metrics/task-series", test_task_series);
   ADD ("/Cohort/Metrics/restart-event", test_restart_event);
   ADD ("/Cohort/Metrics/scale-event-and-self", test_scale_event_and_self);
   ADD ("/Cohort/Metrics/history-and-pace", test_history_and_pace);

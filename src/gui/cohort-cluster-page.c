@@ -16,6 +16,7 @@
 #include "cohort-worker-item.h"
 
 #define MAX_LOG_LINES 300
+#define MAX_GRAPHS    6   /* the five a thread cluster has, and the NULL */
 
 struct _CohortClusterPage
 {
@@ -29,6 +30,8 @@ struct _CohortClusterPage
   CohortGraph    *cpu_graph;
   CohortGraph    *memory_graph;
   CohortGraph    *messages_graph;
+  CohortGraph    *queue_graph;     /* thread clusters only */
+  CohortGraph    *task_time_graph; /* thread clusters only */
   guint           n_samples;
 
   /* template */
@@ -168,6 +171,58 @@ color_for (guint    id,
   cohort_graph_color_for_index (id, color);
 }
 
+/* Lines and markers of the whole cluster, not of one worker. */
+static void
+cluster_color (GdkRGBA *color)
+{
+  gdk_rgba_parse (color, "#77767b");
+}
+
+static gboolean
+is_threads (CohortClusterPage *self)
+{
+  return cohort_cluster_get_spec (self->cluster)->kind == COHORT_CLUSTER_KIND_THREADS;
+}
+
+/* Every graph of the page, NULL-terminated. */
+static void
+get_graphs (CohortClusterPage  *self,
+            CohortGraph       **graphs)
+{
+  guint n = 0;
+
+  graphs[n++] = self->cpu_graph;
+  if (self->queue_graph != NULL)
+    graphs[n++] = self->queue_graph;
+  if (self->task_time_graph != NULL)
+    graphs[n++] = self->task_time_graph;
+  graphs[n++] = self->memory_graph;
+  graphs[n++] = self->messages_graph;
+  graphs[n] = NULL;
+}
+
+/* The queue and the task times: figures of the cluster, one line each. */
+static void
+update_task_lines (CohortClusterPage *self)
+{
+  const char *name = cohort_cluster_get_name (self->cluster);
+  CohortSeries *series;
+  GdkRGBA color;
+
+  if (self->queue_graph == NULL)
+    return;
+  cluster_color (&color);
+  if ((series = cohort_sampler_get_task_series (self->sampler, name, COHORT_TASK_METRIC_QUEUE)) != NULL)
+    cohort_graph_set_line (self->queue_graph, "queue", series, &color, _("waiting"));
+  if ((series = cohort_sampler_get_task_series (self->sampler, name, COHORT_TASK_METRIC_RUN_P50)) != NULL)
+    cohort_graph_set_line (self->task_time_graph, "run", series, &color, _("run p50"));
+  if ((series = cohort_sampler_get_task_series (self->sampler, name, COHORT_TASK_METRIC_WAIT_P50)) != NULL)
+    {
+      cohort_graph_set_line (self->task_time_graph, "wait", series, &color, _("wait p50"));
+      cohort_graph_set_line_dashed (self->task_time_graph, "wait", TRUE);
+    }
+}
+
 static void
 update_graph_lines (CohortClusterPage *self)
 {
@@ -203,6 +258,8 @@ update_graph_lines (CohortClusterPage *self)
           cohort_graph_set_line_dashed (self->messages_graph, key_out, TRUE);
         }
     }
+
+  update_task_lines (self);
 }
 
 static void
@@ -211,6 +268,7 @@ update_markers (CohortClusterPage *self)
   g_autoptr(GPtrArray) events = cohort_sampler_dup_events (self->sampler);
   g_autoptr(GPtrArray) markers = g_ptr_array_new_with_free_func ((GDestroyNotify) cohort_graph_marker_free);
   const char *name = cohort_cluster_get_name (self->cluster);
+  CohortGraph *graphs[MAX_GRAPHS];
 
   for (guint i = 0; i < events->len; i++)
     {
@@ -223,14 +281,14 @@ update_markers (CohortClusterPage *self)
       if (event->worker >= 0)
         color_for ((guint) event->worker, &color);
       else
-        gdk_rgba_parse (&color, "#77767b");
+        cluster_color (&color);
       marker = cohort_graph_marker_new (event->time, event->kind, event->text, &color);
       g_ptr_array_add (markers, marker);
     }
 
-  cohort_graph_set_markers (self->cpu_graph, markers);
-  cohort_graph_set_markers (self->memory_graph, markers);
-  cohort_graph_set_markers (self->messages_graph, markers);
+  get_graphs (self, graphs);
+  for (guint i = 0; graphs[i] != NULL; i++)
+    cohort_graph_set_markers (graphs[i], markers);
 }
 
 static void
@@ -241,7 +299,7 @@ update_tasks (CohortClusterPage *self)
   guint n;
   g_autofree char *text = NULL;
 
-  if (cohort_cluster_get_spec (self->cluster)->kind != COHORT_CLUSTER_KIND_THREADS)
+  if (!is_threads (self))
     return;
   n = cohort_cluster_get_task_percentiles (self->cluster, wait, run);
   text = g_strdup_printf (_("queue %u · run p50 %.1f ms, p99 %.1f ms · wait p50 %.1f ms (%u tasks)"),
@@ -254,6 +312,7 @@ static void
 sampled_cb (CohortClusterPage *self)
 {
   guint n = g_list_model_get_n_items (self->rows);
+  CohortGraph *graphs[MAX_GRAPHS];
 
   self->n_samples++;
   for (guint i = 0; i < n; i++)
@@ -269,19 +328,20 @@ sampled_cb (CohortClusterPage *self)
   update_header (self);
   update_ladder (self);
   update_tasks (self);
-  cohort_graph_queue_update (self->cpu_graph);
-  cohort_graph_queue_update (self->memory_graph);
-  cohort_graph_queue_update (self->messages_graph);
+  get_graphs (self, graphs);
+  for (guint i = 0; graphs[i] != NULL; i++)
+    cohort_graph_queue_update (graphs[i]);
 }
 
 static void
 span_changed_cb (CohortClusterPage *self)
 {
   guint span = spans[MIN (gtk_drop_down_get_selected (self->span_dropdown), G_N_ELEMENTS (spans) - 1)];
+  CohortGraph *graphs[MAX_GRAPHS];
 
-  g_object_set (self->cpu_graph, "span", span, NULL);
-  g_object_set (self->memory_graph, "span", span, NULL);
-  g_object_set (self->messages_graph, "span", span, NULL);
+  get_graphs (self, graphs);
+  for (guint i = 0; graphs[i] != NULL; i++)
+    cohort_graph_set_span (graphs[i], span);
 }
 
 /* The message log */
@@ -719,6 +779,19 @@ cohort_cluster_page_new (CohortCluster *cluster,
   self = g_object_new (COHORT_TYPE_CLUSTER_PAGE, NULL);
   self->cluster = g_object_ref (cluster);
   self->sampler = g_object_ref (sampler);
+
+  /* Below the CPU, a thread cluster's queue and how long its tasks take
+   * (the same figures as the line above the graphs, over time). */
+  if (is_threads (self))
+    {
+      self->queue_graph = g_object_new (COHORT_TYPE_GRAPH, "title", _("Queue depth"),
+                                        "unit", COHORT_GRAPH_UNIT_NUMBER, NULL);
+      self->task_time_graph = g_object_new (COHORT_TYPE_GRAPH, "title", _("Task time, ms"),
+                                            "unit", COHORT_GRAPH_UNIT_NUMBER, NULL);
+      gtk_box_insert_child_after (self->graphs_box, GTK_WIDGET (self->queue_graph), GTK_WIDGET (self->cpu_graph));
+      gtk_box_insert_child_after (self->graphs_box, GTK_WIDGET (self->task_time_graph),
+                                  GTK_WIDGET (self->queue_graph));
+    }
 
   workers = cohort_cluster_get_workers (cluster);
   map = gtk_map_list_model_new (g_object_ref (workers), map_worker, self, NULL);

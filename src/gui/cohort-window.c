@@ -10,7 +10,9 @@
 
 #include "cohort-application.h"
 #include "cohort-cluster-page.h"
+#include "cohort-graph.h"
 #include "cohort-overview-page.h"
+#include "cohort-sparkline.h"
 #include "cohort-window.h"
 
 struct _CohortWindow
@@ -70,8 +72,11 @@ row_changed_cb (GtkWidget     *row,
   update_row (row, cluster);
 }
 
+/* The sidebar row of a cluster; @index picks its colour, the one the
+ * overview gives it. */
 static GtkWidget *
-make_row (CohortCluster *cluster)
+make_row (CohortCluster *cluster,
+          guint          index)
 {
   GtkWidget *row = gtk_list_box_row_new ();
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 10);
@@ -80,6 +85,8 @@ make_row (CohortCluster *cluster)
   GtkWidget *name = gtk_label_new (cohort_cluster_get_name (cluster));
   GtkWidget *subtitle = gtk_label_new (NULL);
   GtkWidget *count = gtk_label_new (NULL);
+  GtkWidget *sparkline = cohort_sparkline_new ();
+  GdkRGBA color;
 
   gtk_widget_set_margin_top (box, 6);
   gtk_widget_set_margin_bottom (box, 6);
@@ -93,16 +100,20 @@ make_row (CohortCluster *cluster)
   gtk_widget_set_hexpand (texts, TRUE);
   gtk_widget_add_css_class (count, "numeric");
   gtk_widget_set_tooltip_text (count, _("Workers online / desired"));
+  cohort_graph_color_for_index (index, &color);
+  cohort_sparkline_set_color (COHORT_SPARKLINE (sparkline), &color);
   gtk_box_append (GTK_BOX (texts), name);
   gtk_box_append (GTK_BOX (texts), subtitle);
   gtk_box_append (GTK_BOX (box), dot);
   gtk_box_append (GTK_BOX (box), texts);
+  gtk_box_append (GTK_BOX (box), sparkline);
   gtk_box_append (GTK_BOX (box), count);
   gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
 
   g_object_set_data (G_OBJECT (row), "dot", dot);
   g_object_set_data (G_OBJECT (row), "subtitle", subtitle);
   g_object_set_data (G_OBJECT (row), "count", count);
+  g_object_set_data (G_OBJECT (row), "sparkline", sparkline);
   g_object_set_data_full (G_OBJECT (row), "cluster", g_object_ref (cluster), g_object_unref);
 
   g_signal_connect_object (cluster, "notify::state", G_CALLBACK (row_changed_cb), row, G_CONNECT_SWAPPED);
@@ -150,6 +161,29 @@ row_selected_cb (CohortWindow  *self,
   adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
 }
 
+/* A cluster's CPU series exists from its first sample on: looked up
+ * until found. */
+static void
+update_sparklines (CohortWindow  *self,
+                   CohortSampler *sampler)
+{
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->cluster_list));
+       row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    {
+      CohortSparkline *sparkline = g_object_get_data (G_OBJECT (row), "sparkline");
+      CohortCluster *cluster = g_object_get_data (G_OBJECT (row), "cluster");
+
+      if (sparkline == NULL || cluster == NULL)
+        continue;
+      if (cohort_sparkline_get_series (sparkline) == NULL)
+        cohort_sparkline_set_series (sparkline,
+                                     cohort_sampler_get_cluster_series (sampler, cohort_cluster_get_name (cluster),
+                                                                        COHORT_METRIC_CPU));
+      cohort_sparkline_queue_update (sparkline);
+    }
+}
+
 /* Cohort's own figures, under the list: the window is never the one
  * blocked, and here is the proof. */
 static void
@@ -164,6 +198,7 @@ sampled_cb (CohortWindow *self)
                                            isnan (cpu) ? 0 : cpu, memory, isnan (lag) ? 0 : lag);
 
   gtk_label_set_label (self->self_label, text);
+  update_sparklines (self, sampler);
 }
 
 /* Profiles */
@@ -223,7 +258,7 @@ cohort_window_show_profile (CohortWindow  *self,
       if (old != NULL)
         gtk_stack_remove (self->pages, old);
       gtk_stack_add_named (self->pages, GTK_WIDGET (cohort_cluster_page_new (cluster, sampler)), name);
-      gtk_list_box_append (self->cluster_list, make_row (cluster));
+      gtk_list_box_append (self->cluster_list, make_row (cluster, i));
     }
 
   display = path != NULL ? g_filename_display_name (path) : NULL;
