@@ -434,6 +434,41 @@ test_scale (Fixture       *f,
   g_assert_cmpint (cohort_thread_worker_get_tid (thread_worker (cluster, 0)), ==, tids[0]);
 }
 
+/* One message object sent many times: its arguments must reach each
+ * thread as a tree of its own (json-glib's reference counts are not
+ * atomic, and a shared tree was freed too early about once in 200 000
+ * tasks, failing tasks with "missing argument"). */
+static void
+test_shared_arguments (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(JsonNode) task = json ("{\"task\": \"sum\", \"args\": {\"n\": 3}}");
+  guint64 failed = 0;
+  guint sent = 0;
+
+  cluster = start (f, "[Cluster pool]\nKind=threads\nThreads=2\n");
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 2, 5000);
+
+  /* Keep the queue fed, under its bound. */
+  while (sent < 60000)
+    {
+      if (sent - results_in (cluster) < 5000)
+        {
+          g_assert_true (cohort_cluster_send (cluster, -1, task, NULL, NULL));
+          sent++;
+        }
+      else
+        g_main_context_iteration (NULL, FALSE);
+    }
+  wait_results (cluster, sent);
+
+  for (guint id = 0; id < 2; id++)
+    failed += cohort_worker_get_restarts (cohort_cluster_lookup_worker (cluster, id));
+  g_test_message ("%u tasks, %" G_GUINT64_FORMAT " failed", sent, failed);
+  g_assert_cmpuint (failed, ==, 0);
+}
+
 static void
 test_profile_keys (Fixture       *f,
                    gconstpointer  data)
@@ -483,6 +518,7 @@ main (int   argc,
   ADD ("/Cohort/Threads/task-timeout", test_task_timeout);
   ADD ("/Cohort/Threads/stop-cancels", test_stop_cancels);
   ADD ("/Cohort/Threads/scale", test_scale);
+  ADD ("/Cohort/Threads/shared-arguments", test_shared_arguments);
   ADD ("/Cohort/Threads/profile-keys", test_profile_keys);
 
   return g_test_run ();

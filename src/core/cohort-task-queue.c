@@ -9,6 +9,7 @@
 #include <gio/gio.h>
 #include <glib/gi18n-lib.h>
 
+#include "cohort-json.h"
 #include "cohort-task-queue.h"
 
 struct _CohortTaskQueue
@@ -79,7 +80,16 @@ cohort_task_queue_push (CohortTaskQueue  *self,
 
   item = g_new0 (CohortQueuedTask, 1);
   item->task = g_strdup (task);
-  item->args = args != NULL ? json_node_copy (args) : NULL;
+  /* A deep copy: json_node_copy () shares the objects inside, and
+   * json-glib counts their references without atomics, so a tree touched
+   * by two threads would be freed too early. The queued task's tree
+   * belongs to whichever thread runs it, and to no other. */
+  if (args != NULL)
+    {
+      g_autofree char *text = cohort_json_to_string (args, NULL);
+
+      item->args = json_from_string (text, NULL);
+    }
   item->worker = worker;
   item->queued_at = g_get_monotonic_time ();
   g_queue_push_tail (&self->tasks, item);
