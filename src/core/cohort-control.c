@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "cohort-control.h"
+#include "cohort-json.h"
 #include "cohort-status.h"
 
 #define FOLLOW_CHECK_MS 500
@@ -389,7 +390,9 @@ run_status (CohortControl           *self,
   if (json)
     {
       g_autoptr(JsonNode) root = cohort_status_to_json (self->supervisor);
-      g_autofree char *text = json_to_string (root, TRUE);
+      /* Compact, one line, numbers as short as they read back: for
+       * scripts (people have the table). */
+      g_autofree char *text = cohort_json_to_string (root, NULL);
 
       g_application_command_line_print (command_line, "%s\n", text);
     }

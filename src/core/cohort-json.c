@@ -609,8 +609,18 @@ append_double (GString *out,
       return;
     }
 
-  /* 17 significant digits: every double reads back as itself. */
-  g_ascii_formatd (buf, sizeof buf, "%.17g", value);
+  /* The shortest of 15, 16 or 17 significant digits that reads back as
+   * the same double: 99.9 stays 99.9, not 99.900000000000006, and every
+   * value still round-trips. */
+  for (int digits = 15; digits <= 17; digits++)
+    {
+      char format[8];
+
+      g_snprintf (format, sizeof format, "%%.%dg", digits);
+      g_ascii_formatd (buf, sizeof buf, format, value);
+      if (g_ascii_strtod (buf, NULL) == value)
+        break;
+    }
   g_string_append (out, buf);
   /* Integral values keep a fraction, as json-glib writes them, so they
    * read back as doubles. */
