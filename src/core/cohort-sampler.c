@@ -342,6 +342,8 @@ sampler_thread (gpointer data)
       close_idle_stat_files ();
 
       source = g_idle_source_new ();
+      /* Above GTK's redraw priority: slow frames must not stop sampling. */
+      g_source_set_priority (source, G_PRIORITY_DEFAULT);
       g_source_set_callback (source, reading_ready_cb, request, request_free);
       g_source_set_static_name (source, "[cohort] sample");
       g_source_attach (source, request->context);

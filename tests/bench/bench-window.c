@@ -4,10 +4,13 @@
  * frame clock) and Cohort's CPU while the window is open.
  *
  *   bench-window --worker PATH [--fill fast|real] [--seconds S] [--workers N]
+ *                [--settle S] [--burn F]
  *
  * It writes a profile with one process cluster of N (64) idle workers
  * (PATH with no options: cohort-test-worker sleeps until killed;
- * StopMessage= empty), and runs the real CohortApplication on it in this
+ * StopMessage= empty; with --burn F each worker uses F of a core instead,
+ * "worker":"busy": lines that move are far dearer to draw than flat ones),
+ * and runs the real CohortApplication on it in this
  * process (NON_UNIQUE), as tests/test-gui.c does: the steps below run in a
  * timeout callback, on nested main-loop iterations. Run it under xvfb-run
  * with GDK_BACKEND=x11 GSK_RENDERER=cairo GTK_A11Y=none,
@@ -45,6 +48,14 @@
  * layout was queued, so a redraw-only frame would be missed if timed from
  * it. What the X server does with the result afterwards is not included;
  * the X server's own CPU over the phase is reported beside (x_cpu_*).
+ * Each phase gives every frame's figures (PHASE_frames, _median_ms,
+ * _p95_ms, _max_ms) and those of the frames that redrew a graph
+ * (PHASE_graph_*: CohortGraph's snapshot vfunc is wrapped, in this
+ * process only, to know which frames did, and PHASE_graph_snapshot_ms is
+ * the time spent in it per such frame: building the render nodes; the
+ * lines are drawn by the renderer afterwards). After a sample the page
+ * also has a frame or two that only relayout the table and labels (about
+ * 1 ms): the median of every frame is theirs, not the graphs'.
  *
  * CPU: this process's utime + stime from /proc/self/stat over the phase
  * (every thread: the main loop, the sampler's reads), as percent of one
@@ -53,13 +64,14 @@
  * One line of JSON on stdout, e.g.
  *
  *   {"peer":"cohort","worker":"idle","n":64,"fill":"fast","renderer":"GskCairoRenderer",
- *    "display":"GdkX11Display","window":"1280x800","graph":"1100x160",
- *    "sample_interval_ms":100,"span_s":60,"points":600,"seconds":10,
- *    "sample_frames":98,"sample_median_ms":…,"sample_p95_ms":…,"sample_max_ms":…,
- *    "sample_cpu_percent":…,"sample_x_cpu_percent":…,
- *    "continuous_frames":…,"continuous_fps":…,"continuous_median_ms":…,…,
- *    "idle_interval_ms":1000,"idle_points":…,"idle_frames":…,"idle_median_ms":…,…,
- *    "idle_cpu_percent":…,"idle_x_cpu_percent":…,"rss_mib":…,"fill_s":…}
+ *    "display":"GdkX11Display","window":"1270x790","graph":"941x120","graphs":3,
+ *    "sample_interval_ms":100,"span_s":60,"points":600,"seconds":10.0,
+ *    "sample_frames":279,"sample_fps":27.9,"sample_median_ms":…,"sample_p95_ms":…,
+ *    "sample_max_ms":…,"sample_cpu_percent":…,"sample_x_cpu_percent":…,"sample_samples":99,
+ *    "sample_layout_frames":…,"sample_graph_frames":99,"sample_graph_median_ms":…,
+ *    "sample_graph_p95_ms":…,"sample_graph_max_ms":…,"sample_graph_snapshot_ms":…,
+ *    "sample_points":593,"continuous_…":… (the same, without points),
+ *    "idle_interval_ms":1000,"idle_…":… (the same),"burn":0,"rss_mib":…,"fill_s":61.2}
  *
  * Progress goes to stderr. Exit 1 when something does not happen in time. */
 
@@ -84,6 +96,7 @@ static char  *opt_worker = NULL;
 static double opt_seconds = 10.0;
 static gint   opt_workers = 64;
 static double opt_settle = 3.0;
+static double opt_burn = 0.0;
 
 static GOptionEntry entries[] = {
   { "fill", 0, 0, G_OPTION_ARG_STRING, &opt_fill, "fast (default: 100 ms samples, 1 minute span) or real (1 s, 10 minutes)", "HOW" },
@@ -91,6 +104,7 @@ static GOptionEntry entries[] = {
   { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_seconds, "each measured phase (default 10)", "S" },
   { "workers", 0, 0, G_OPTION_ARG_INT, &opt_workers, "workers in the cluster (default 64)", "N" },
   { "settle", 0, 0, G_OPTION_ARG_DOUBLE, &opt_settle, "seconds before each phase (default 3)", "S" },
+  { "burn", 0, 0, G_OPTION_ARG_DOUBLE, &opt_burn, "busy workers: each burns this fraction of a core (default 0: idle)", "F" },
   { NULL }
 };
 
@@ -770,6 +784,14 @@ main (int   argc,
   dir = cohort_test_make_dir ();
   profile = g_build_filename (dir, "window.cohort", NULL);
   quoted = g_shell_quote (opt_worker);
+  if (opt_burn > 0)
+    {
+      char burn[G_ASCII_DTOSTR_BUF_SIZE];
+      char *with_burn = g_strdup_printf ("%s --burn %s", quoted, g_ascii_formatd (burn, sizeof burn, "%.4f", opt_burn));
+
+      g_free (quoted);
+      quoted = with_burn;
+    }
   text = g_strdup_printf ("[Profile]\nName=Window benchmark\n"
                           "[Cluster idle]\nCommand=%s\nInstances=%d\nStopMessage=\nStopTimeout=2\n",
                           quoted, opt_workers);
@@ -809,10 +831,10 @@ main (int   argc,
 
   json = g_string_new (NULL);
   g_string_append_printf (json,
-                          "{\"peer\":\"cohort\",\"worker\":\"idle\",\"n\":%d,\"fill\":\"%s\","
+                          "{\"peer\":\"cohort\",\"worker\":\"%s\",\"n\":%d,\"fill\":\"%s\","
                           "\"renderer\":\"%s\",\"display\":\"%s\",\"window\":\"%dx%d\",\"graph\":\"%dx%d\","
                           "\"graphs\":%u,\"sample_interval_ms\":%u,\"span_s\":%u,\"points\":%u,\"seconds\":%s",
-                          opt_workers, opt_fill, b.renderer, b.display,
+                          opt_burn > 0 ? "busy" : "idle", opt_workers, opt_fill, b.renderer, b.display,
                           b.window_width, b.window_height, b.graph_width, b.graph_height,
                           b.graphs->len, b.interval_ms, b.span_s, b.points,
                           fmt (buf[0], "%.1f", opt_seconds));
@@ -820,8 +842,8 @@ main (int   argc,
   print_phase (json, "continuous", &b.continuous, FALSE);
   g_string_append_printf (json, ",\"idle_interval_ms\":%u", b.idle_interval_ms);
   print_phase (json, "idle", &b.idle, TRUE);
-  g_string_append_printf (json, ",\"rss_mib\":%s,\"fill_s\":%s}",
-                          fmt (buf[1], "%.1f", b.rss_mib), fmt (buf[2], "%.1f", b.fill_s));
+  g_string_append_printf (json, ",\"burn\":%s,\"rss_mib\":%s,\"fill_s\":%s}",
+                          fmt (buf[3], "%.4f", opt_burn), fmt (buf[1], "%.1f", b.rss_mib), fmt (buf[2], "%.1f", b.fill_s));
   printf ("%s\n", json->str);
 
   g_object_unref (b.settings);
