@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* test-profile.c: reading *.cohort profiles, and every kind of bad one. */
+/* test-profile.c: reading *.cohort profiles, and every kind of bad one:
+ * each refused with a message naming the file, and nothing written. */
 
 #include "config.h"
 
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cohort-profile.h"
@@ -248,6 +250,66 @@ static const BadCase bad_cases[] = {
   { "binary",
     "[Cluster a]\nCommand=true\n\xff\xfe\x00\x01garbage",
     "p.cohort:3: not a text profile" },
+  { "invalid-utf8",
+    "[Cluster a]\nCommand=true\n\nEnvironment=NAME=caf\xe9\n",
+    "p.cohort:4: not a text profile (binary data or invalid UTF-8)" },
+  { "bad-restart-delay-max",
+    "[Cluster a]\nCommand=true\nRestartDelayMax=1.5\n",
+    "p.cohort:3: RestartDelayMax: expected a whole number from 0 to 86400000, got “1.5”" },
+  { "bad-min-uptime",
+    "[Cluster a]\nCommand=true\nMinUptime=-1\n",
+    "p.cohort:3: MinUptime: expected seconds, from 0 to 86400, got “-1”" },
+  { "bad-max-restarts",
+    "[Cluster a]\nCommand=true\nMaxRestarts=many\n",
+    "p.cohort:3: MaxRestarts: expected a whole number from 0 to 1000000, got “many”" },
+  { "bad-stop-timeout-too-long",
+    "[Cluster a]\nCommand=true\nStopTimeout=7200\n",
+    "p.cohort:3: StopTimeout: expected seconds, more than 0 and at most 3600, got “7200”" },
+  { "bad-ready-timeout",
+    "[Cluster a]\nCommand=true\nReadyTimeout=soon\n",
+    "p.cohort:3: ReadyTimeout: expected seconds, from 0 to 3600, got “soon”" },
+  { "ready-without-channel",
+    "[Cluster a]\nCommand=true\nChannel=none\nReadyTimeout=5\n",
+    "p.cohort:4: ReadyTimeout: a worker says it is ready on its channel, and Channel is none" },
+  { "bad-max-memory",
+    "[Cluster a]\nCommand=true\nMaxMemory=1GB\n",
+    "p.cohort:3: MaxMemory: expected MiB as a whole number (0 for no limit), got “1GB”" },
+  { "empty-kind",
+    "[Cluster a]\nKind=\nCommand=true\n",
+    "p.cohort:2: Kind: expected process | threads, got “”" },
+  { "bad-task",
+    "[Cluster t]\nKind=threads\nTask=fly\n",
+    "p.cohort:3: Task: expected " },
+  { "bad-threads",
+    "[Cluster t]\nKind=threads\nTask=sum\nThreads=0\nArguments={\"n\": 10}\n",
+    "p.cohort:4: Threads: expected a whole number from 1 to 4096, or max, got “0”" },
+  { "bad-arguments-json",
+    "[Cluster t]\nKind=threads\nTask=sum\nArguments={n: 1}\n",
+    "p.cohort:4: Arguments: not valid JSON" },
+  { "arguments-not-object",
+    "[Cluster t]\nKind=threads\nTask=sum\nArguments=[1, 2]\n",
+    "p.cohort:4: Arguments: expected a JSON object such as {\"n\": 1000000}, got [1, 2]" },
+  { "bad-task-arguments",
+    "[Cluster t]\nKind=threads\nTask=sum\nArguments={\"n\": \"lots\"}\n",
+    "p.cohort:4: Arguments: " },
+  { "task-needs-arguments",
+    "[Cluster t]\nKind=threads\nTask=sum\n",
+    "p.cohort:1: [Cluster t] needs Arguments for sum" },
+  { "bad-repeat",
+    "[Cluster t]\nKind=threads\nTask=sum\nArguments={\"n\": 1}\nRepeat=often\n",
+    "p.cohort:5: Repeat: expected true or false, got “often”" },
+  { "repeat-without-task",
+    "[Cluster t]\nKind=threads\nRepeat=true\n",
+    "p.cohort:3: Repeat=true needs a Task to repeat" },
+  { "bad-task-timeout",
+    "[Cluster t]\nKind=threads\nTaskTimeout=forever\n",
+    "p.cohort:3: TaskTimeout: expected seconds, from 0 to 86400, got “forever”" },
+  { "bad-profile-header",
+    "[]\n",
+    "p.cohort:1: a group header must look like [Cluster NAME], got “[]”" },
+  { "only-a-header",
+    "[Cluster a]",
+    "p.cohort:1: [Cluster a] needs a Command" },
 };
 
 static void
@@ -258,7 +320,9 @@ test_bad_profile (Fixture       *f,
   g_autoptr(GError) error = NULL;
   g_autoptr(CohortProfile) profile = cohort_profile_new ();
   g_autofree char *all = NULL;
+  g_autofree char *after = NULL;
   gsize length = strlen (bad->text);
+  gsize after_length = 0;
 
   /* The binary case holds a NUL: write its real length. */
   if (g_str_equal (bad->name, "binary"))
@@ -270,9 +334,15 @@ test_bad_profile (Fixture       *f,
   all = diagnostics (profile);
   g_test_message ("%s", all);
   g_assert_nonnull (strstr (error->message, bad->expected));
+  g_assert_true (g_str_has_prefix (error->message, f->path));
   g_assert_cmpuint (cohort_profile_get_n_errors (profile), >=, 1);
   /* Nothing may be started from a profile with errors. */
   g_assert_null (cohort_profile_get_clusters (profile));
+  g_assert_false (cohort_profile_get_trusted (profile));
+
+  /* Nor is the file touched. */
+  g_assert_true (g_file_get_contents (f->path, &after, &after_length, NULL));
+  g_assert_cmpmem (after, after_length, bad->text, length);
 }
 
 static void
@@ -333,29 +403,95 @@ test_missing_file (Fixture       *f,
 }
 
 static void
-test_unreadable_file (Fixture       *f,
-                      gconstpointer  data)
+test_folder (Fixture       *f,
+             gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(CohortProfile) profile = cohort_profile_new ();
+  g_autofree char *folder = g_build_filename (f->dir, "folder.cohort", NULL);
 
-  /* root reads anything: there, a folder stands for the unreadable file. */
-  if (geteuid () == 0)
+  g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
+  g_assert_false (cohort_profile_load_file (profile, folder, &error));
+  g_assert_error (error, COHORT_PROFILE_ERROR, COHORT_PROFILE_ERROR_READ);
+  g_assert_true (g_str_has_suffix (error->message, "folder.cohort: cannot read: it is a folder"));
+  g_assert_true (g_file_test (folder, G_FILE_TEST_IS_DIR));
+}
+
+/* A device (or a FIFO) is not read forever, nor waited on. */
+static void
+test_device (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CohortProfile) profile = cohort_profile_new ();
+  g_autofree char *fifo = g_build_filename (f->dir, "fifo.cohort", NULL);
+
+  g_assert_false (cohort_profile_load_file (profile, "/dev/zero", &error));
+  g_assert_error (error, COHORT_PROFILE_ERROR, COHORT_PROFILE_ERROR_READ);
+  g_assert_cmpstr (error->message, ==, "/dev/zero: cannot read: not a regular file");
+  g_clear_error (&error);
+
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_assert_false (cohort_profile_load_file (profile, fifo, &error));
+  g_assert_error (error, COHORT_PROFILE_ERROR, COHORT_PROFILE_ERROR_READ);
+  g_assert_true (g_str_has_suffix (error->message, "fifo.cohort: cannot read: not a regular file"));
+}
+
+static void
+test_unreadable_file (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CohortProfile) profile = cohort_profile_new ();
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *after = NULL;
+
+  if (g_test_subprocess ())
     {
-      g_autofree char *folder = g_build_filename (f->dir, "folder.cohort", NULL);
+      path = g_strdup (g_getenv ("COHORT_TEST_PROFILE"));
+      /* root reads anything: act as nobody (the saved root id stays, to
+       * come back and clean up). */
+      g_assert_cmpint (setegid (65534), ==, 0);
+      g_assert_cmpint (seteuid (65534), ==, 0);
 
-      g_assert_cmpint (g_mkdir (folder, 0755), ==, 0);
-      g_assert_false (cohort_profile_load_file (profile, folder, &error));
+      g_assert_false (cohort_profile_load_file (profile, path, &error));
       g_assert_error (error, COHORT_PROFILE_ERROR, COHORT_PROFILE_ERROR_READ);
-      g_assert_nonnull (strstr (error->message, "folder.cohort: cannot read:"));
+      g_assert_cmpstr (error->message, ==, g_getenv ("COHORT_TEST_EXPECTED"));
+
+      g_assert_cmpint (seteuid (0), ==, 0);
+      g_assert_cmpint (setegid (0), ==, 0);
       return;
     }
 
-  g_assert_true (g_file_set_contents (f->path, "[Cluster a]\nCommand=true\n", -1, NULL));
-  g_assert_cmpint (g_chmod (f->path, 0), ==, 0);
-  g_assert_false (cohort_profile_load_file (profile, f->path, &error));
-  g_assert_error (error, COHORT_PROFILE_ERROR, COHORT_PROFILE_ERROR_READ);
-  g_assert_nonnull (strstr (error->message, "p.cohort: cannot read: permission denied"));
+  dir = cohort_test_make_dir ();
+  path = g_build_filename (dir, "p.cohort", NULL);
+  g_assert_true (g_file_set_contents (path, "[Cluster a]\nCommand=true\n", -1, NULL));
+  g_assert_cmpint (g_chmod (path, 0), ==, 0);
+  /* nobody may look in the folder, not read the file */
+  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
+
+  g_setenv ("COHORT_TEST_PROFILE", path, TRUE);
+  expected = g_strconcat (path, ": cannot read: permission denied", NULL);
+  g_setenv ("COHORT_TEST_EXPECTED", expected, TRUE);
+  if (geteuid () == 0)
+    {
+      g_test_trap_subprocess (NULL, 20 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+    }
+  else
+    {
+      g_assert_false (cohort_profile_load_file (profile, path, &error));
+      g_assert_error (error, COHORT_PROFILE_ERROR, COHORT_PROFILE_ERROR_READ);
+      g_assert_cmpstr (error->message, ==, g_getenv ("COHORT_TEST_EXPECTED"));
+    }
+  g_unsetenv ("COHORT_TEST_PROFILE");
+  g_unsetenv ("COHORT_TEST_EXPECTED");
+
+  g_assert_cmpint (g_chmod (path, 0644), ==, 0);
+  g_assert_true (g_file_get_contents (path, &after, NULL, NULL));
+  g_assert_cmpstr (after, ==, "[Cluster a]\nCommand=true\n");
+  cohort_test_remove_dir (dir);
 }
 
 static void
@@ -366,12 +502,35 @@ test_huge_file (Fixture       *f,
   g_autoptr(CohortProfile) profile = cohort_profile_new ();
   gsize size = 10 * 1024 * 1024;
   g_autofree char *text = g_malloc (size);
+  gint64 start;
 
   memset (text, '#', size);
   g_assert_true (g_file_set_contents (f->path, text, size, NULL));
+  start = g_get_monotonic_time ();
   g_assert_false (cohort_profile_load_file (profile, f->path, &error));
+  /* refused from its size, without reading it */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC / 4);
   g_assert_error (error, COHORT_PROFILE_ERROR, COHORT_PROFILE_ERROR_INVALID);
-  g_assert_nonnull (strstr (error->message, "10485760 bytes is too large for a profile"));
+  g_assert_true (g_str_has_suffix (error->message,
+                                   "p.cohort: 10485760 bytes is too large for a profile (at most 1048576)"));
+  g_assert_false (cohort_profile_save (profile, NULL, NULL));
+}
+
+static void
+test_crlf (Fixture       *f,
+           gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CohortProfile) profile = load (f,
+    "[Profile]\r\nName=Windows\r\n\r\n[Cluster a]\r\nCommand=run it\r\nInstances=2\r\n", &error);
+  CohortClusterSpec *a;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (cohort_profile_get_n_diagnostics (profile), ==, 0);
+  g_assert_cmpstr (cohort_profile_get_name (profile), ==, "Windows");
+  a = g_ptr_array_index (cohort_profile_get_clusters (profile), 0);
+  g_assert_cmpstr (a->argv[1], ==, "it");
+  g_assert_cmpint (a->instances, ==, 2);
 }
 
 int
@@ -389,8 +548,11 @@ main (int   argc,
   ADD ("/Cohort/Profile/every-error-listed", test_every_error_listed);
   ADD ("/Cohort/Profile/warnings-only", test_warnings_only);
   ADD ("/Cohort/Profile/missing-file", test_missing_file);
-  ADD ("/Cohort/Profile/unreadable-file", test_unreadable_file);
+  g_test_add_func ("/Cohort/Profile/unreadable-file", test_unreadable_file);
+  ADD ("/Cohort/Profile/folder", test_folder);
+  ADD ("/Cohort/Profile/device", test_device);
   ADD ("/Cohort/Profile/huge-file", test_huge_file);
+  ADD ("/Cohort/Profile/crlf", test_crlf);
 
   for (guint i = 0; i < G_N_ELEMENTS (bad_cases); i++)
     {

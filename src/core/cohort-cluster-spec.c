@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* cohort-cluster-spec.c: defaults and lifetime of a cluster's spec. */
+/* cohort-cluster-spec.c: defaults and lifetime of a cluster's spec, and
+ * the text each of its keys is written as. */
 
 #include "config.h"
 
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cohort-cluster-spec.h"
 
@@ -40,6 +42,34 @@ cohort_cluster_spec_new (const char        *name,
   self->arguments = g_strdup ("{}");
 
   return self;
+}
+
+/**
+ * cohort_cluster_spec_copy:
+ *
+ * Returns: (transfer full): a deep copy with a reference count of 1, for
+ *   an editor to change before handing it to cohort_profile_put_cluster()
+ */
+CohortClusterSpec *
+cohort_cluster_spec_copy (const CohortClusterSpec *self)
+{
+  CohortClusterSpec *copy;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  copy = g_memdup2 (self, sizeof *self);
+  g_atomic_ref_count_init (&copy->ref_count);
+  copy->name = g_strdup (self->name);
+  copy->command = g_strdup (self->command);
+  copy->argv = g_strdupv (self->argv);
+  copy->working_directory = g_strdup (self->working_directory);
+  copy->environment = g_strdupv (self->environment);
+  copy->listen = g_strdup (self->listen);
+  copy->stop_message = g_strdup (self->stop_message);
+  copy->task = g_strdup (self->task);
+  copy->arguments = g_strdup (self->arguments);
+
+  return copy;
 }
 
 CohortClusterSpec *
@@ -79,6 +109,211 @@ cohort_cluster_spec_resolve_instances (const CohortClusterSpec *self)
   if (self->instances == COHORT_INSTANCES_MAX)
     return MAX (1, g_get_num_processors ());
   return (guint) self->instances;
+}
+
+static const char * const process_keys[] = {
+  "Kind", "Command", "Instances", "WorkingDirectory", "Environment",
+  "Listen", "Channel", "Restart", "RestartDelay", "RestartDelayMax",
+  "MinUptime", "MaxRestarts", "StopMessage", "StopSignal", "StopTimeout",
+  "ReadyTimeout", "MaxMemory", NULL
+};
+
+static const char * const thread_keys[] = {
+  "Kind", "Task", "Threads", "Arguments", "Repeat", "TaskTimeout", NULL
+};
+
+/**
+ * cohort_cluster_spec_list_keys:
+ *
+ * Returns: (transfer none): the keys a cluster of @kind reads, in the
+ *   order DESIGN.md writes them
+ */
+const char * const *
+cohort_cluster_spec_list_keys (CohortClusterKind kind)
+{
+  return kind == COHORT_CLUSTER_KIND_THREADS ? thread_keys : process_keys;
+}
+
+/* GKeyFile's escapes (\s, \n, \\), made by GKeyFile itself so that
+ * they read back exactly. */
+static char *
+escape_string (const char *value)
+{
+  g_autoptr(GKeyFile) keyfile = g_key_file_new ();
+
+  g_key_file_set_string (keyfile, "G", "K", value != NULL ? value : "");
+  return g_key_file_get_value (keyfile, "G", "K", NULL);
+}
+
+static char *
+escape_list (const char * const *items)
+{
+  g_autoptr(GKeyFile) keyfile = g_key_file_new ();
+  gsize n = items != NULL ? g_strv_length ((char **) items) : 0;
+
+  if (n == 0)
+    return g_strdup ("");
+  g_key_file_set_string_list (keyfile, "G", "K", items, n);
+  return g_key_file_get_value (keyfile, "G", "K", NULL);
+}
+
+/* As short as reads back as the same double: 0.1, not 0.10000000000000001. */
+static char *
+format_seconds (double value)
+{
+  static const char * const formats[] = { "%.15g", "%.16g", "%.17g" };
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
+    if (g_ascii_strtod (g_ascii_formatd (buf, sizeof buf, formats[i], value), NULL) == value)
+      break;
+  return g_strdup (buf);
+}
+
+static char *
+format_instances (int instances)
+{
+  if (instances == COHORT_INSTANCES_MAX)
+    return g_strdup ("max");
+  return g_strdup_printf ("%d", instances);
+}
+
+/**
+ * cohort_cluster_spec_value_text:
+ * @key: a key of DESIGN.md's [Cluster NAME] groups, such as "Instances"
+ *
+ * The text after “@key=” that stands for @spec's value, defaults included,
+ * in the syntax of the file (GKeyFile's escapes, JSON for StopMessage and
+ * Arguments): loading it gives the same value back.
+ *
+ * Returns: (transfer full) (nullable): the text, or %NULL when @key does
+ *   not apply to clusters of @spec's kind
+ */
+char *
+cohort_cluster_spec_value_text (const CohortClusterSpec *spec,
+                                const char              *key)
+{
+  g_return_val_if_fail (spec != NULL, NULL);
+  g_return_val_if_fail (key != NULL, NULL);
+
+  if (!g_strv_contains (cohort_cluster_spec_list_keys (spec->kind), key))
+    return NULL;
+
+  if (g_str_equal (key, "Kind"))
+    return g_strdup (cohort_cluster_kind_to_string (spec->kind));
+  if (g_str_equal (key, "Command"))
+    return escape_string (spec->command);
+  if (g_str_equal (key, "Instances") || g_str_equal (key, "Threads"))
+    return format_instances (spec->instances);
+  if (g_str_equal (key, "WorkingDirectory"))
+    return escape_string (spec->working_directory);
+  if (g_str_equal (key, "Environment"))
+    return escape_list ((const char * const *) spec->environment);
+  if (g_str_equal (key, "Listen"))
+    return escape_string (spec->listen);
+  if (g_str_equal (key, "Channel"))
+    return g_strdup (cohort_channel_mode_to_string (spec->channel));
+  if (g_str_equal (key, "Restart"))
+    return g_strdup (cohort_restart_policy_to_string (spec->restart));
+  if (g_str_equal (key, "RestartDelay"))
+    return g_strdup_printf ("%u", spec->restart_delay_ms);
+  if (g_str_equal (key, "RestartDelayMax"))
+    return g_strdup_printf ("%u", spec->restart_delay_max_ms);
+  if (g_str_equal (key, "MinUptime"))
+    return format_seconds (spec->min_uptime_s);
+  if (g_str_equal (key, "MaxRestarts"))
+    return g_strdup_printf ("%u", spec->max_restarts);
+  /* JSON is written raw: the reader takes it so, since GKeyFile's escapes
+   * would corrupt JSON's own. */
+  if (g_str_equal (key, "StopMessage"))
+    return g_strdup (spec->stop_message != NULL ? spec->stop_message : "");
+  if (g_str_equal (key, "StopSignal"))
+    {
+      const char *name = cohort_signal_to_name (spec->stop_signal);
+
+      return name != NULL ? g_strdup (name) : g_strdup_printf ("%d", spec->stop_signal);
+    }
+  if (g_str_equal (key, "StopTimeout"))
+    return format_seconds (spec->stop_timeout_s);
+  if (g_str_equal (key, "ReadyTimeout"))
+    return format_seconds (spec->ready_timeout_s);
+  if (g_str_equal (key, "MaxMemory"))
+    return g_strdup_printf ("%" G_GUINT64_FORMAT, spec->max_memory_mib);
+  if (g_str_equal (key, "Task"))
+    return escape_string (spec->task);
+  if (g_str_equal (key, "Arguments"))
+    return g_strdup (spec->arguments != NULL ? spec->arguments : "{}");
+  if (g_str_equal (key, "Repeat"))
+    return g_strdup (spec->repeat ? "true" : "false");
+  if (g_str_equal (key, "TaskTimeout"))
+    return format_seconds (spec->task_timeout_s);
+
+  g_return_val_if_reached (NULL);
+}
+
+/**
+ * cohort_cluster_spec_format_value:
+ *
+ * Like cohort_cluster_spec_value_text(), but %NULL also when the value is
+ * the default and needs no line in the file. Command is always written.
+ *
+ * Returns: (transfer full) (nullable): the text to write after “@key=”
+ */
+char *
+cohort_cluster_spec_format_value (const CohortClusterSpec *spec,
+                                  const char              *key)
+{
+  g_autoptr(CohortClusterSpec) defaults = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *default_text = NULL;
+
+  g_return_val_if_fail (spec != NULL, NULL);
+  g_return_val_if_fail (key != NULL, NULL);
+
+  text = cohort_cluster_spec_value_text (spec, key);
+  if (text == NULL || g_str_equal (key, "Command"))
+    return g_steal_pointer (&text);
+
+  defaults = cohort_cluster_spec_new (spec->name, spec->kind);
+  if (g_str_equal (key, "Kind"))
+    defaults->kind = COHORT_CLUSTER_KIND_PROCESS;
+  default_text = cohort_cluster_spec_value_text (defaults, key);
+  if (g_strcmp0 (text, default_text) == 0)
+    return NULL;
+  return g_steal_pointer (&text);
+}
+
+/**
+ * cohort_cluster_spec_equal:
+ *
+ * Whether @a and @b would be written the same: the same name, kind and
+ * text for every key of their kind. Fields that do not apply to the kind
+ * (the Command of a thread cluster) are not compared.
+ */
+gboolean
+cohort_cluster_spec_equal (const CohortClusterSpec *a,
+                           const CohortClusterSpec *b)
+{
+  const char * const *keys;
+
+  g_return_val_if_fail (a != NULL, FALSE);
+  g_return_val_if_fail (b != NULL, FALSE);
+
+  if (a == b)
+    return TRUE;
+  if (g_strcmp0 (a->name, b->name) != 0 || a->kind != b->kind)
+    return FALSE;
+
+  keys = cohort_cluster_spec_list_keys (a->kind);
+  for (guint i = 0; keys[i] != NULL; i++)
+    {
+      g_autofree char *text_a = cohort_cluster_spec_value_text (a, keys[i]);
+      g_autofree char *text_b = cohort_cluster_spec_value_text (b, keys[i]);
+
+      if (g_strcmp0 (text_a, text_b) != 0)
+        return FALSE;
+    }
+  return TRUE;
 }
 
 static const struct {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cohort-cluster-spec.h: what one [Cluster NAME] group of a profile asks
- * for, parsed and checked. Immutable once built, shared by reference. */
+ * for, parsed and checked. Immutable once built, shared by reference: an
+ * editor changes a copy. */
 
 #pragma once
 
@@ -56,16 +57,25 @@ struct _CohortClusterSpec
   gatomicrefcount      ref_count;
 };
 
-GType              cohort_cluster_spec_get_type          (void) G_GNUC_CONST;
-CohortClusterSpec *cohort_cluster_spec_new               (const char              *name,
-                                                          CohortClusterKind        kind);
-CohortClusterSpec *cohort_cluster_spec_ref               (CohortClusterSpec       *self);
-void               cohort_cluster_spec_unref             (CohortClusterSpec       *self);
-guint              cohort_cluster_spec_resolve_instances (const CohortClusterSpec *self);
+GType               cohort_cluster_spec_get_type          (void) G_GNUC_CONST;
+CohortClusterSpec  *cohort_cluster_spec_new               (const char              *name,
+                                                           CohortClusterKind        kind);
+CohortClusterSpec  *cohort_cluster_spec_copy              (const CohortClusterSpec *self);
+CohortClusterSpec  *cohort_cluster_spec_ref               (CohortClusterSpec       *self);
+void                cohort_cluster_spec_unref             (CohortClusterSpec       *self);
+gboolean            cohort_cluster_spec_equal             (const CohortClusterSpec *a,
+                                                           const CohortClusterSpec *b);
+guint               cohort_cluster_spec_resolve_instances (const CohortClusterSpec *self);
 
-const char        *cohort_signal_to_name                 (int                      signum);
-gboolean           cohort_signal_from_name               (const char              *name,
-                                                          int                     *signum);
+const char * const *cohort_cluster_spec_list_keys         (CohortClusterKind        kind);
+char               *cohort_cluster_spec_value_text        (const CohortClusterSpec *spec,
+                                                           const char              *key);
+char               *cohort_cluster_spec_format_value      (const CohortClusterSpec *spec,
+                                                           const char              *key);
+
+const char         *cohort_signal_to_name                 (int                      signum);
+gboolean            cohort_signal_from_name               (const char              *name,
+                                                           int                     *signum);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CohortClusterSpec, cohort_cluster_spec_unref)
 

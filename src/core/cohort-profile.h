@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* cohort-profile.h: *.cohort profile files. */
+/* cohort-profile.h: *.cohort profile files: loaded, edited, saved. */
 
 #pragma once
 
@@ -15,6 +15,9 @@ typedef enum
 {
   COHORT_PROFILE_ERROR_READ,
   COHORT_PROFILE_ERROR_INVALID,
+  COHORT_PROFILE_ERROR_WRITE,
+  COHORT_PROFILE_ERROR_NOT_FOUND,   /* no cluster of that name */
+  COHORT_PROFILE_ERROR_EXISTS,      /* a cluster of that name already */
 } CohortProfileError;
 
 typedef enum
@@ -53,5 +56,27 @@ const CohortDiagnostic *cohort_profile_get_diagnostic     (CohortProfile  *self,
 guint                   cohort_profile_get_n_errors       (CohortProfile  *self);
 char                   *cohort_profile_format_diagnostic  (CohortProfile          *self,
                                                            const CohortDiagnostic *diagnostic);
+gboolean                cohort_profile_get_modified       (CohortProfile  *self);
+gboolean                cohort_profile_get_trusted        (CohortProfile  *self);
+
+void                    cohort_profile_set_name           (CohortProfile      *self,
+                                                           const char         *name);
+gboolean                cohort_profile_put_cluster        (CohortProfile      *self,
+                                                           const char         *old_name,
+                                                           CohortClusterSpec  *spec,
+                                                           GError            **error);
+gboolean                cohort_profile_remove_cluster     (CohortProfile      *self,
+                                                           const char         *name);
+char                   *cohort_profile_to_data            (CohortProfile      *self,
+                                                           gsize              *length);
+gboolean                cohort_profile_save               (CohortProfile      *self,
+                                                           const char         *path,
+                                                           GError            **error);
+
+CohortClusterSpec      *cohort_profile_parse_cluster      (const char          *name,
+                                                           const char * const  *keys,
+                                                           const char * const  *values,
+                                                           const char          *base_dir,
+                                                           GError             **error);
 
 G_END_DECLS
