@@ -8,7 +8,12 @@
  * events, and the main thread turns them into messages, counts and
  * restarts. Stopping sets a flag, cancels the running task (tasks check
  * their GCancellable every few ms) and wakes the queue; the loop ends and
- * the thread goes back to the pool. */
+ * the thread goes back to the pool.
+ *
+ * The thread reads the spec it was launched with (loop_spec), never the
+ * worker's own: an edit of the cluster swaps that one on the main thread
+ * at any time. TaskTimeout is the exception, read live: it applies to the
+ * next task without restarting the thread. */
 
 #include "config.h"
 
@@ -41,7 +46,9 @@ struct _CohortThreadWorker
   volatile gint     tid;
   volatile gint     busy;
   volatile gint     have_clock;
+  volatile gint     task_timeout_ms; /* 0: none */
   clockid_t         clock;
+  CohortClusterSpec *loop_spec;     /* written only while no loop runs */
   GMutex            lock;           /* guards the three below */
   GCancellable     *cancellable;    /* of the running task */
   CohortTaskContext *task_context;
@@ -179,14 +186,14 @@ run_task (CohortThreadWorker *self,
           JsonNode           *args,
           Run                *run)
 {
-  CohortClusterSpec *spec = cohort_worker_get_spec (COHORT_WORKER (self));
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  gint task_timeout_ms = g_atomic_int_get (&self->task_timeout_ms);
   gint64 deadline = 0;
   CohortTaskContext *context;
   gint64 start;
 
-  if (spec->task_timeout_s > 0)
-    deadline = g_get_monotonic_time () + (gint64) (spec->task_timeout_s * G_USEC_PER_SEC);
+  if (task_timeout_ms > 0)
+    deadline = g_get_monotonic_time () + (gint64) task_timeout_ms * 1000;
   context = cohort_task_context_new (cancellable, deadline);
 
   g_mutex_lock (&self->lock);
@@ -410,7 +417,7 @@ cohort_thread_worker_pool_func (gpointer data,
                                 gpointer user_data)
 {
   CohortThreadWorker *self = data;
-  CohortClusterSpec *spec = cohort_worker_get_spec (COHORT_WORKER (self));
+  CohortClusterSpec *spec = self->loop_spec;
   CohortTaskQueue *queue = user_data;
   Event *event;
 
@@ -433,6 +440,23 @@ cohort_thread_worker_pool_func (gpointer data,
 
 /* The main thread's side */
 
+static void
+update_task_timeout (CohortThreadWorker *self)
+{
+  double timeout_s = cohort_worker_get_spec (COHORT_WORKER (self))->task_timeout_s;
+  double timeout_ms = timeout_s > 0 ? MAX (1.0, timeout_s * 1000) : 0;
+
+  g_atomic_int_set (&self->task_timeout_ms, (gint) MIN (timeout_ms, G_MAXINT));
+}
+
+static void
+spec_changed_cb (CohortThreadWorker *self,
+                 GParamSpec         *pspec,
+                 gpointer            user_data)
+{
+  update_task_timeout (self);
+}
+
 static gboolean
 cohort_thread_worker_launch (CohortWorker  *worker,
                              GError       **error)
@@ -448,6 +472,11 @@ cohort_thread_worker_launch (CohortWorker  *worker,
       return FALSE;
     }
 
+  /* The previous loop, if any, has ended: its thread no longer reads
+   * loop_spec. */
+  g_clear_pointer (&self->loop_spec, cohort_cluster_spec_unref);
+  self->loop_spec = cohort_cluster_spec_ref (cohort_worker_get_spec (worker));
+  update_task_timeout (self);
   g_atomic_int_set (&self->stop, 0);
   return g_thread_pool_push (pool, g_object_ref (self), error);
 }
@@ -581,6 +610,7 @@ cohort_thread_worker_finalize (GObject *object)
 
   g_mutex_clear (&self->lock);
   g_free (self->task);
+  g_clear_pointer (&self->loop_spec, cohort_cluster_spec_unref);
 
   G_OBJECT_CLASS (cohort_thread_worker_parent_class)->finalize (object);
 }
@@ -603,6 +633,7 @@ cohort_thread_worker_init (CohortThreadWorker *self)
 {
   g_mutex_init (&self->lock);
   self->context = g_main_context_ref_thread_default ();
+  g_signal_connect (self, "notify::spec", G_CALLBACK (spec_changed_cb), NULL);
 }
 
 CohortWorker *

@@ -40,6 +40,8 @@ void _cohort_worker_inherit       (CohortWorker       *self,
 void _cohort_worker_set_incoming  (CohortWorker       *self,
                                    gboolean            incoming);
 gboolean _cohort_worker_get_incoming (CohortWorker    *self);
+void _cohort_worker_set_spec      (CohortWorker       *self,
+                                   CohortClusterSpec  *spec);
 
 char *_cohort_describe_wait_status (int wait_status);
 

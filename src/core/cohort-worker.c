@@ -246,7 +246,8 @@ cohort_worker_class_init (CohortWorkerClass *klass)
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   properties[PROP_SPEC] =
     g_param_spec_boxed ("spec", NULL, NULL, COHORT_TYPE_CLUSTER_SPEC,
-                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                        G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_ID] =
     g_param_spec_uint ("id", NULL, NULL, 0, G_MAXUINT, 0,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
@@ -1148,6 +1149,26 @@ _cohort_worker_get_incoming (CohortWorker *self)
   CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
 
   return priv->incoming;
+}
+
+/* The cluster's spec was edited. The restart policy, the stop ladder, the
+ * readiness timeout and the rest are read from the spec when they are
+ * needed, so they follow the new one from now on; what a launch uses
+ * (argv, environment …) reaches the process or thread at its next start. */
+void
+_cohort_worker_set_spec (CohortWorker      *self,
+                         CohortClusterSpec *spec)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  g_assert (spec != NULL);
+
+  if (priv->spec == spec)
+    return;
+  cohort_cluster_spec_ref (spec);
+  g_clear_pointer (&priv->spec, cohort_cluster_spec_unref);
+  priv->spec = spec;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SPEC]);
 }
 
 /* A thread worker's task failed or timed out: the thread goes on with the
