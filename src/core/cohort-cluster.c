@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <glib/gi18n-lib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cohort-channel.h"
@@ -817,11 +818,14 @@ cohort_cluster_send (CohortCluster  *self,
 
 typedef struct
 {
-  GArray       *ids;
-  guint         next;
-  guint         replaced;
-  CohortWorker *incoming;
-  CohortWorker *outgoing;
+  GArray            *ids;
+  guint              next;
+  guint              replaced;
+  CohortWorker      *incoming;
+  CohortWorker      *outgoing;
+  /* the spec was edited since the replacement started: it runs settings
+   * that no longer hold, and its slot is queued again */
+  gboolean           superseded;
 } Reload;
 
 static void
@@ -899,6 +903,7 @@ incoming_state_cb (CohortCluster *self,
     {
       const char *why = cohort_worker_get_reason (incoming);
       g_autofree char *last = g_strdup (cohort_worker_get_last_exit (incoming));
+      gboolean superseded = reload->superseded;
 
       /* The old worker keeps serving; the failed replacement goes. */
       _cohort_worker_set_incoming (incoming, FALSE);
@@ -907,6 +912,15 @@ incoming_state_cb (CohortCluster *self,
       if (!cohort_worker_is_running (incoming))
         remove_worker (self, incoming);
       g_clear_object (&reload->incoming);
+      g_clear_object (&reload->outgoing);
+
+      /* It ran settings that were edited meanwhile; its slot is queued
+       * again with the new ones, and those decide. */
+      if (superseded)
+        {
+          reload_next (self);
+          return;
+        }
       reload_end (self, g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
                                      _("the replacement of worker %u did not come online (%s); "
                                        "%u of %u replaced, the rest unchanged"),
@@ -958,6 +972,7 @@ reload_next (CohortCluster *self)
       _cohort_worker_set_incoming (incoming, TRUE);
       reload->incoming = g_object_ref (incoming);
       reload->outgoing = g_object_ref (outgoing);
+      reload->superseded = FALSE;
       g_signal_connect_object (incoming, "notify::state", G_CALLBACK (incoming_state_cb),
                                self, G_CONNECT_SWAPPED);
       cohort_worker_start (incoming);
@@ -968,6 +983,24 @@ reload_next (CohortCluster *self)
     }
 
   reload_end (self, NULL);
+}
+
+/* Takes @task and @ids (the slots to replace, in order). */
+static void
+reload_begin (CohortCluster *self,
+              GTask         *task,
+              GArray        *ids,
+              const char    *text)
+{
+  Reload *reload = g_new0 (Reload, 1);
+
+  g_assert (self->reload == NULL);
+
+  reload->ids = ids;
+  g_task_set_task_data (task, reload, reload_free);
+  self->reload = task;
+  g_signal_emit (self, signals[EVENT], 0, "reload", text);
+  reload_next (self);
 }
 
 gboolean
@@ -990,7 +1023,7 @@ cohort_cluster_reload_async (CohortCluster       *self,
                              gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  Reload *reload;
+  GArray *ids;
   guint n;
 
   g_return_if_fail (COHORT_IS_CLUSTER (self));
@@ -1011,8 +1044,7 @@ cohort_cluster_reload_async (CohortCluster       *self,
       return;
     }
 
-  reload = g_new0 (Reload, 1);
-  reload->ids = g_array_new (FALSE, FALSE, sizeof (guint));
+  ids = g_array_new (FALSE, FALSE, sizeof (guint));
   n = g_list_model_get_n_items (G_LIST_MODEL (self->workers));
   for (guint i = 0; i < n; i++)
     {
@@ -1020,12 +1052,9 @@ cohort_cluster_reload_async (CohortCluster       *self,
       guint id = cohort_worker_get_id (worker);
 
       if (!_cohort_worker_get_retiring (worker) && !_cohort_worker_get_incoming (worker))
-        g_array_append_val (reload->ids, id);
+        g_array_append_val (ids, id);
     }
-  g_task_set_task_data (task, reload, reload_free);
-  self->reload = g_steal_pointer (&task);
-  g_signal_emit (self, signals[EVENT], 0, "reload", _("reload started"));
-  reload_next (self);
+  reload_begin (self, g_steal_pointer (&task), ids, _("reload started"));
 }
 
 gboolean
@@ -1043,6 +1072,477 @@ cohort_cluster_reload_finish (CohortCluster  *self,
     return FALSE;
   if (n_replaced != NULL)
     *n_replaced = (guint) replaced;
+  return TRUE;
+}
+
+/* Editing: a new spec for a cluster that exists, maybe running.
+ *
+ * Running workers follow at once what is read from the spec when it is
+ * needed: the restart policy and its delays, MinUptime, MaxRestarts, the
+ * stop ladder (message, signal, timeout), ReadyTimeout (at a worker's next
+ * start), MaxMemory, a thread cluster's TaskTimeout, and the Task and
+ * Arguments that messages without their own default to. What a process or
+ * a thread was started with — argv, working directory, environment,
+ * Listen=, Channel=, and for Repeat=true threads the Task, Arguments and
+ * Repeat they loop on — takes a new start: those workers are replaced one
+ * at a time, as a reload does. Instances= scales. A new name is the
+ * cluster's at once (lookups, status, COHORT_CLUSTER of workers started
+ * from then on); the running workers keep the old one in their
+ * environment. Process ↔ threads is a different cluster altogether: the
+ * supervisor replaces it. */
+
+typedef struct
+{
+  gboolean kind;       /* process ↔ threads */
+  gboolean restart;    /* what a launch uses changed */
+  gboolean live;       /* what running workers read when they need it changed */
+  gboolean instances;  /* Instances= changed: the cluster scales */
+  gboolean listen;     /* a new listening socket is needed */
+  gboolean rename;
+} SpecDiff;
+
+static gboolean
+strv_equal0 (char **a,
+             char **b)
+{
+  if (a == NULL || b == NULL)
+    return a == b;
+  return g_strv_equal ((const char * const *) a, (const char * const *) b);
+}
+
+/* "8080" and "127.0.0.1:8080" are the same socket: keep it. */
+static gboolean
+same_listen (const char *a,
+             const char *b)
+{
+  g_autoptr(GSocketAddress) x = NULL;
+  g_autoptr(GSocketAddress) y = NULL;
+  GInetSocketAddress *ix;
+  GInetSocketAddress *iy;
+
+  if (g_strcmp0 (a, b) == 0)
+    return TRUE;
+  if (a == NULL || b == NULL)
+    return FALSE;
+  x = cohort_listen_parse (a, NULL);
+  y = cohort_listen_parse (b, NULL);
+  if (x == NULL || y == NULL)
+    return FALSE;
+  ix = G_INET_SOCKET_ADDRESS (x);
+  iy = G_INET_SOCKET_ADDRESS (y);
+  return g_inet_socket_address_get_port (ix) == g_inet_socket_address_get_port (iy) &&
+         g_inet_address_equal (g_inet_socket_address_get_address (ix),
+                               g_inet_socket_address_get_address (iy));
+}
+
+static void
+diff_specs (const CohortClusterSpec *old,
+            const CohortClusterSpec *new,
+            SpecDiff                *diff)
+{
+  memset (diff, 0, sizeof *diff);
+
+  diff->rename = g_strcmp0 (old->name, new->name) != 0;
+  diff->instances = old->instances != new->instances;
+  if (old->kind != new->kind)
+    {
+      diff->kind = TRUE;
+      return;
+    }
+
+  if (new->kind == COHORT_CLUSTER_KIND_PROCESS)
+    {
+      diff->listen = !same_listen (old->listen, new->listen);
+      diff->restart = !strv_equal0 (old->argv, new->argv) ||
+                      g_strcmp0 (old->working_directory, new->working_directory) != 0 ||
+                      !strv_equal0 (old->environment, new->environment) ||
+                      old->channel != new->channel ||
+                      diff->listen;
+      /* The same argv written otherwise. */
+      diff->live = g_strcmp0 (old->command, new->command) != 0;
+    }
+  else
+    {
+      gboolean task_changed = g_strcmp0 (old->task, new->task) != 0 ||
+                              g_strcmp0 (old->arguments, new->arguments) != 0;
+
+      /* Repeat=true threads loop on the task they started with; without
+       * Repeat, Task and Arguments are only defaults for messages. */
+      diff->restart = old->repeat != new->repeat || (new->repeat && task_changed);
+      diff->live = task_changed || old->task_timeout_s != new->task_timeout_s;
+    }
+
+  diff->live |= old->restart != new->restart ||
+                old->restart_delay_ms != new->restart_delay_ms ||
+                old->restart_delay_max_ms != new->restart_delay_max_ms ||
+                old->min_uptime_s != new->min_uptime_s ||
+                old->max_restarts != new->max_restarts ||
+                g_strcmp0 (old->stop_message, new->stop_message) != 0 ||
+                old->stop_signal != new->stop_signal ||
+                old->stop_timeout_s != new->stop_timeout_s ||
+                old->ready_timeout_s != new->ready_timeout_s ||
+                old->max_memory_mib != new->max_memory_mib;
+}
+
+/* A spec that scaled at run time keeps its count unless Instances= itself
+ * was edited. */
+static guint
+planned_desired (CohortCluster           *self,
+                 const CohortClusterSpec *spec,
+                 const SpecDiff          *diff)
+{
+  return diff->instances ? cohort_cluster_spec_resolve_instances (spec) : self->desired;
+}
+
+/* The slots a running cluster's edit restarts: running workers that stay. */
+static GArray *
+slots_to_restart (CohortCluster *self,
+                  guint          desired)
+{
+  GArray *ids = g_array_new (FALSE, FALSE, sizeof (guint));
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->workers));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(CohortWorker) worker = g_list_model_get_item (G_LIST_MODEL (self->workers), i);
+      CohortWorkerState state = cohort_worker_get_state (worker);
+      guint id = cohort_worker_get_id (worker);
+
+      if (!_cohort_worker_get_retiring (worker) && !_cohort_worker_get_incoming (worker) &&
+          id < desired &&
+          (state == COHORT_WORKER_STATE_STARTING || state == COHORT_WORKER_STATE_ONLINE))
+        g_array_append_val (ids, id);
+    }
+  return ids;
+}
+
+/**
+ * cohort_cluster_plan_spec:
+ * @spec: the edited spec
+ * @plan: (out caller-allocates): what cohort_cluster_set_spec() (or, for
+ *   a change of kind, cohort_supervisor_replace_cluster()) would do
+ *
+ * Says, before anything is applied, what applying @spec would do to the
+ * running workers; cohort_apply_plan_describe() puts it in words.
+ */
+void
+cohort_cluster_plan_spec (CohortCluster           *self,
+                          const CohortClusterSpec *spec,
+                          CohortApplyPlan         *plan)
+{
+  SpecDiff diff;
+  guint desired;
+  guint n;
+
+  g_return_if_fail (COHORT_IS_CLUSTER (self));
+  g_return_if_fail (spec != NULL);
+  g_return_if_fail (plan != NULL);
+
+  memset (plan, 0, sizeof *plan);
+  diff_specs (self->spec, spec, &diff);
+  plan->running = self->state == COHORT_CLUSTER_STATE_RUNNING;
+  plan->rename = diff.rename;
+  plan->kind_change = diff.kind;
+  plan->live = diff.live;
+  desired = planned_desired (self, spec, &diff);
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->workers));
+
+  if (diff.kind)
+    {
+      /* The supervisor stops this cluster and starts the new one if this
+       * one runs. */
+      for (guint i = 0; i < n && plan->running; i++)
+        {
+          g_autoptr(CohortWorker) worker = g_list_model_get_item (G_LIST_MODEL (self->workers), i);
+
+          if (cohort_worker_is_running (worker) && !_cohort_worker_get_incoming (worker))
+            plan->remove++;
+        }
+      if (plan->running)
+        plan->add = cohort_cluster_spec_resolve_instances (spec);
+      else
+        plan->later = TRUE;
+      return;
+    }
+
+  if (!plan->running)
+    {
+      plan->later = diff.restart || diff.instances;
+      return;
+    }
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(CohortWorker) worker = g_list_model_get_item (G_LIST_MODEL (self->workers), i);
+      guint id = cohort_worker_get_id (worker);
+
+      if (_cohort_worker_get_retiring (worker) || _cohort_worker_get_incoming (worker))
+        continue;
+      if (id >= desired)
+        plan->remove++;
+      else if (diff.restart && cohort_worker_is_running (worker) &&
+               cohort_worker_get_state (worker) != COHORT_WORKER_STATE_STOPPING)
+        plan->restart++;
+      else if (diff.restart)
+        plan->later = TRUE;  /* waiting or ended: it starts with the new spec */
+    }
+  for (guint id = 0; id < desired; id++)
+    if (cohort_cluster_lookup_worker (self, id) == NULL)
+      plan->add++;
+}
+
+/**
+ * cohort_apply_plan_describe:
+ *
+ * Returns: (transfer full): one sentence for people, such as “Restarts 2
+ *   workers and adds 3”
+ */
+char *
+cohort_apply_plan_describe (const CohortApplyPlan *plan)
+{
+  g_autofree char *first = NULL;
+  g_autofree char *sentence = NULL;
+
+  g_return_val_if_fail (plan != NULL, NULL);
+
+  if (plan->kind_change)
+    {
+      if (plan->remove > 0 && plan->add > 0)
+        {
+          first = g_strdup_printf (ngettext ("Stops %u worker", "Stops %u workers", plan->remove),
+                                   plan->remove);
+          /* Translators: %s is “Stops 2 workers”; %u counts the new ones */
+          return g_strdup_printf (ngettext ("%s and starts %u new one", "%s and starts %u new ones",
+                                            plan->add),
+                                  first, plan->add);
+        }
+      if (plan->add > 0)
+        return g_strdup_printf (ngettext ("Starts %u new worker", "Starts %u new workers", plan->add),
+                                plan->add);
+      return g_strdup (_("Replaces the cluster; the new kind runs from its next start"));
+    }
+
+  if (plan->restart > 0 || plan->add > 0 || plan->remove > 0)
+    {
+      if (plan->restart > 0)
+        {
+          first = g_strdup_printf (ngettext ("Restarts %u worker", "Restarts %u workers", plan->restart),
+                                   plan->restart);
+          if (plan->add > 0)
+            /* Translators: %s is “Restarts 2 workers”; %u counts the workers added */
+            sentence = g_strdup_printf (ngettext ("%s and adds %u", "%s and adds %u", plan->add),
+                                        first, plan->add);
+          else if (plan->remove > 0)
+            /* Translators: %s is “Restarts 2 workers”; %u counts the workers removed */
+            sentence = g_strdup_printf (ngettext ("%s and removes %u", "%s and removes %u", plan->remove),
+                                        first, plan->remove);
+          else
+            sentence = g_steal_pointer (&first);
+        }
+      else if (plan->add > 0)
+        sentence = g_strdup_printf (ngettext ("Adds %u worker", "Adds %u workers", plan->add), plan->add);
+      else
+        sentence = g_strdup_printf (ngettext ("Removes %u worker", "Removes %u workers", plan->remove),
+                                    plan->remove);
+
+      if (plan->rename)
+        /* Translators: %s is “Restarts 2 workers and adds 3” */
+        return g_strdup_printf (_("%s, and renames the cluster"), sentence);
+      return g_steal_pointer (&sentence);
+    }
+
+  if (!plan->running)
+    {
+      if (plan->rename && (plan->live || plan->later))
+        return g_strdup (_("Renames the cluster; the rest applies at its next start"));
+      if (plan->rename)
+        return g_strdup (_("Renames the cluster"));
+      if (plan->live || plan->later)
+        return g_strdup (_("Applies at the next start"));
+      return g_strdup (_("No changes"));
+    }
+
+  if (plan->later)
+    return g_strdup (plan->rename ? _("Renames the cluster; the rest applies to the next restart")
+                                  : _("Applies to the next restart"));
+  if (plan->rename)
+    return g_strdup (_("Renames the cluster; running workers keep the old name until they restart"));
+  if (plan->live)
+    return g_strdup (_("Nothing restarts; the new settings apply at once"));
+  return g_strdup (_("No changes"));
+}
+
+/* Replaces @ids one at a time with the cluster's (new) spec, through the
+ * reload machinery. A reload under way takes them on: slots it has
+ * replaced already run the previous settings, so they are queued again,
+ * and a replacement starting now is superseded. */
+static void
+restart_slots (CohortCluster *self,
+               GArray        *ids)
+{
+  g_autofree char *text = NULL;
+  Reload *reload;
+  GTask *task;
+
+  if (ids->len == 0)
+    return;
+
+  text = g_strdup_printf (ngettext ("restarting %u worker for the edited settings",
+                                    "restarting %u workers for the edited settings", ids->len),
+                          ids->len);
+  if (self->reload == NULL)
+    {
+      task = g_task_new (self, NULL, NULL, NULL);
+      g_task_set_source_tag (task, cohort_cluster_set_spec);
+      reload_begin (self, task, g_array_ref (ids), text);
+      return;
+    }
+
+  reload = g_task_get_task_data (self->reload);
+  if (reload->incoming != NULL)
+    reload->superseded = TRUE;
+  for (guint i = 0; i < ids->len; i++)
+    {
+      guint id = g_array_index (ids, guint, i);
+      gboolean queued = FALSE;
+
+      for (guint j = reload->next; j < reload->ids->len && !queued; j++)
+        queued = g_array_index (reload->ids, guint, j) == id;
+      if (!queued)
+        g_array_append_val (reload->ids, id);
+    }
+  g_signal_emit (self, signals[EVENT], 0, "reload", text);
+}
+
+/**
+ * cohort_cluster_check_spec:
+ *
+ * Whether a cluster could be made of @spec at all: it has a name, and a
+ * process cluster has a command. (A profile's reader checks much more; an
+ * editor's spec is checked here again before it replaces a running one.)
+ */
+gboolean
+cohort_cluster_check_spec (const CohortClusterSpec  *spec,
+                           GError                  **error)
+{
+  g_return_val_if_fail (spec != NULL, FALSE);
+
+  if (spec->name == NULL || spec->name[0] == '\0')
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           _("A cluster needs a name"));
+      return FALSE;
+    }
+  if (spec->kind == COHORT_CLUSTER_KIND_PROCESS && (spec->argv == NULL || spec->argv[0] == NULL))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("%s has no command to run"), spec->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * cohort_cluster_set_spec:
+ * @spec: the edited spec, of the same kind
+ *
+ * Applies @spec to the cluster, running or not, as
+ * cohort_cluster_plan_spec() says: live settings at once, Instances= by
+ * scaling, the rest by replacing the running workers one at a time (each
+ * replacement online before its predecessor is stopped gracefully, as
+ * cohort_cluster_reload_async() does; the outcome comes as an
+ * #CohortCluster::event). Instances= scales only when it differs from
+ * the old spec's: a count scaled at run time stays otherwise. A new
+ * Listen= is bound before anything changes:
+ * the old port stays with the workers still running on it, and closes
+ * when the last of them has been replaced. The caller checks that a new
+ * name is free (cohort_supervisor_replace_cluster() does).
+ *
+ * Returns: %FALSE, with nothing changed, for a change between processes
+ *   and threads, a process cluster without a command, too many instances,
+ *   or a Listen= address that cannot be bound
+ */
+gboolean
+cohort_cluster_set_spec (CohortCluster      *self,
+                         CohortClusterSpec  *spec,
+                         GError            **error)
+{
+  g_autoptr(CohortClusterSpec) old = NULL;
+  g_autoptr(GArray) restart_ids = NULL;
+  gboolean running;
+  SpecDiff diff;
+  guint desired;
+  int listen_fd = -1;
+  guint16 listen_port = 0;
+  guint n;
+
+  g_return_val_if_fail (COHORT_IS_CLUSTER (self), FALSE);
+  g_return_val_if_fail (spec != NULL, FALSE);
+
+  if (spec == self->spec)
+    return TRUE;
+
+  diff_specs (self->spec, spec, &diff);
+  if (diff.kind)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   _("%s cannot change from %s to %s in place: it has to be replaced"),
+                   self->spec->name, cohort_cluster_kind_to_string (self->spec->kind),
+                   cohort_cluster_kind_to_string (spec->kind));
+      return FALSE;
+    }
+  if (!cohort_cluster_check_spec (spec, error))
+    return FALSE;
+  desired = planned_desired (self, spec, &diff);
+  if (desired > MAX_SCALE)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("%u workers is more than Cohort runs in one cluster (%d)"),
+                   desired, MAX_SCALE);
+      return FALSE;
+    }
+
+  running = self->state == COHORT_CLUSTER_STATE_RUNNING;
+  if (running && diff.listen && spec->listen != NULL)
+    {
+      listen_fd = cohort_listen_open (spec->listen, &listen_port, error);
+      if (listen_fd < 0)
+        return FALSE;
+    }
+  if (running && diff.restart)
+    restart_ids = slots_to_restart (self, desired);
+
+  old = g_steal_pointer (&self->spec);
+  self->spec = cohort_cluster_spec_ref (spec);
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->workers));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(CohortWorker) worker = g_list_model_get_item (G_LIST_MODEL (self->workers), i);
+
+      _cohort_worker_set_spec (worker, spec);
+    }
+
+  /* The workers started on the old socket keep their own copies of it. */
+  if (diff.listen)
+    {
+      close_listen_socket (self);
+      self->listen_fd = listen_fd;
+      self->listen_port = listen_port;
+    }
+
+  if (running && spec->max_memory_mib > 0 && self->memory_check == 0)
+    self->memory_check = g_timeout_add (MEMORY_CHECK_MS, memory_check_cb, self);
+  else if (spec->max_memory_mib == 0)
+    g_clear_handle_id (&self->memory_check, g_source_remove);
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SPEC]);
+  if (diff.rename)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NAME]);
+
+  if (diff.instances && !cohort_cluster_scale (self, desired, NULL))
+    g_assert_not_reached ();
+  if (restart_ids != NULL)
+    restart_slots (self, restart_ids);
   return TRUE;
 }
 

@@ -12,6 +12,20 @@ G_BEGIN_DECLS
 
 #define COHORT_TYPE_CLUSTER (cohort_cluster_get_type ())
 
+/* What applying an edited spec to a cluster will do (see
+ * cohort_cluster_plan_spec()). */
+typedef struct
+{
+  guint    restart;      /* running workers replaced one at a time */
+  guint    add;          /* workers started */
+  guint    remove;       /* workers stopped gracefully and removed */
+  gboolean rename;
+  gboolean kind_change;  /* process ↔ threads: the cluster is replaced */
+  gboolean live;         /* settings running workers follow at once changed */
+  gboolean later;        /* changes that wait for a worker's next start */
+  gboolean running;      /* the cluster runs; else it all waits for its start */
+} CohortApplyPlan;
+
 G_DECLARE_FINAL_TYPE (CohortCluster, cohort_cluster, COHORT, CLUSTER, GObject)
 
 CohortCluster      *cohort_cluster_new            (CohortClusterSpec  *spec);
@@ -52,5 +66,15 @@ gboolean            cohort_cluster_reload_finish  (CohortCluster      *self,
                                                    GAsyncResult       *result,
                                                    guint              *n_replaced,
                                                    GError            **error);
+
+void                cohort_cluster_plan_spec      (CohortCluster            *self,
+                                                   const CohortClusterSpec  *spec,
+                                                   CohortApplyPlan          *plan);
+gboolean            cohort_cluster_check_spec     (const CohortClusterSpec  *spec,
+                                                   GError                  **error);
+gboolean            cohort_cluster_set_spec       (CohortCluster      *self,
+                                                   CohortClusterSpec  *spec,
+                                                   GError            **error);
+char               *cohort_apply_plan_describe    (const CohortApplyPlan *plan);
 
 G_END_DECLS

@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cohort-supervisor.c: owns the clusters of the open profile, starts and
- * stops them all, and makes Cohort the subreaper of their process trees. */
+ * stops them all, and makes Cohort the subreaper of their process trees.
+ *
+ * Clusters can be added, replaced and removed while others run. A removed
+ * cluster leaves the list at once (its name is free, nothing samples or
+ * shows it) while its workers stop gracefully in the background: the
+ * supervisor holds it, and counts as running, until the last of them has
+ * exited; a kill of everything reaches it too. */
 
 #include "config.h"
 
@@ -16,6 +22,7 @@ struct _CohortSupervisor
 
   char          *profile_name;
   GListStore    *clusters;
+  GPtrArray     *leaving;     /* removed clusters still stopping */
   gboolean       running;
   CohortSampler *sampler;
 };
@@ -49,6 +56,7 @@ update_running (CohortSupervisor *self)
 
       running = cohort_cluster_get_state (cluster) != COHORT_CLUSTER_STATE_STOPPED;
     }
+  running |= self->leaving->len > 0;
 
   if (running != self->running)
     {
@@ -66,6 +74,8 @@ cohort_supervisor_dispose (GObject *object)
   if (self->clusters != NULL)
     g_list_store_remove_all (self->clusters);
   g_clear_object (&self->clusters);
+  if (self->leaving != NULL)
+    g_ptr_array_set_size (self->leaving, 0);
 
   G_OBJECT_CLASS (cohort_supervisor_parent_class)->dispose (object);
 }
@@ -76,6 +86,7 @@ cohort_supervisor_finalize (GObject *object)
   CohortSupervisor *self = (CohortSupervisor *) object;
 
   g_clear_pointer (&self->profile_name, g_free);
+  g_clear_pointer (&self->leaving, g_ptr_array_unref);
 
   G_OBJECT_CLASS (cohort_supervisor_parent_class)->finalize (object);
 }
@@ -133,6 +144,7 @@ static void
 cohort_supervisor_init (CohortSupervisor *self)
 {
   self->clusters = g_list_store_new (COHORT_TYPE_CLUSTER);
+  self->leaving = g_ptr_array_new_with_free_func (g_object_unref);
   cohort_reaper_init ();
 }
 
@@ -151,6 +163,17 @@ cohort_supervisor_get_sampler (CohortSupervisor *self)
 {
   g_return_val_if_fail (COHORT_IS_SUPERVISOR (self), NULL);
   return self->sampler;
+}
+
+static CohortCluster *
+new_cluster (CohortSupervisor  *self,
+             CohortClusterSpec *spec)
+{
+  CohortCluster *cluster = cohort_cluster_new (spec);
+
+  g_signal_connect_object (cluster, "notify::state", G_CALLBACK (update_running),
+                           self, G_CONNECT_SWAPPED);
+  return cluster;
 }
 
 /**
@@ -187,10 +210,8 @@ cohort_supervisor_load (CohortSupervisor  *self,
   g_list_store_remove_all (self->clusters);
   for (guint i = 0; i < specs->len; i++)
     {
-      g_autoptr(CohortCluster) cluster = cohort_cluster_new (g_ptr_array_index (specs, i));
+      g_autoptr(CohortCluster) cluster = new_cluster (self, g_ptr_array_index (specs, i));
 
-      g_signal_connect_object (cluster, "notify::state", G_CALLBACK (update_running),
-                               self, G_CONNECT_SWAPPED);
       g_list_store_append (self->clusters, cluster);
     }
 
@@ -307,9 +328,226 @@ cohort_supervisor_stop (CohortSupervisor *self)
   for_each_cluster (self, cohort_cluster_stop);
 }
 
+/* SIGKILL to every worker, those of removed clusters still stopping
+ * included. */
 void
 cohort_supervisor_kill (CohortSupervisor *self)
 {
+  g_autoptr(GPtrArray) leaving = NULL;
+
   g_return_if_fail (COHORT_IS_SUPERVISOR (self));
+
+  /* A copy: a cluster whose workers are gone at once leaves the array. */
+  leaving = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < self->leaving->len; i++)
+    g_ptr_array_add (leaving, g_object_ref (g_ptr_array_index (self->leaving, i)));
+  for (guint i = 0; i < leaving->len; i++)
+    cohort_cluster_kill (g_ptr_array_index (leaving, i));
   for_each_cluster (self, cohort_cluster_kill);
+}
+
+/* Editing */
+
+static gboolean
+check_spec (CohortSupervisor   *self,
+            CohortClusterSpec  *spec,
+            CohortCluster      *replacing,
+            GError            **error)
+{
+  CohortCluster *same_name;
+
+  if (!cohort_cluster_check_spec (spec, error))
+    return FALSE;
+  same_name = cohort_supervisor_lookup (self, spec->name);
+  if (same_name != NULL && same_name != replacing)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                   _("There is already a cluster named %s"), spec->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Any cluster running (not merely stopping): what decides whether a new
+ * cluster starts at once. */
+static gboolean
+any_cluster_running (CohortSupervisor *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->clusters));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(CohortCluster) cluster = g_list_model_get_item (G_LIST_MODEL (self->clusters), i);
+
+      if (cohort_cluster_get_state (cluster) == COHORT_CLUSTER_STATE_RUNNING)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* As cohort_supervisor_start() does for each cluster. */
+static void
+start_cluster (CohortSupervisor *self,
+               CohortCluster    *cluster)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!cohort_cluster_start (cluster, &error))
+    g_signal_emit (self, signals[CLUSTER_ERROR], 0, cluster, error->message);
+}
+
+static void
+leaving_state_cb (CohortSupervisor *self,
+                  GParamSpec       *pspec,
+                  CohortCluster    *cluster)
+{
+  if (cohort_cluster_get_state (cluster) != COHORT_CLUSTER_STATE_STOPPED)
+    return;
+  g_signal_handlers_disconnect_by_func (cluster, leaving_state_cb, self);
+  g_ptr_array_remove (self->leaving, cluster);
+  update_running (self);
+}
+
+/* @cluster has left the list: it stops gracefully, held until its last
+ * worker has exited. */
+static void
+let_go (CohortSupervisor *self,
+        CohortCluster    *cluster)
+{
+  cohort_cluster_stop (cluster);
+  if (cohort_cluster_get_state (cluster) != COHORT_CLUSTER_STATE_STOPPED)
+    {
+      g_ptr_array_add (self->leaving, g_object_ref (cluster));
+      g_signal_connect_object (cluster, "notify::state", G_CALLBACK (leaving_state_cb),
+                               self, G_CONNECT_SWAPPED);
+    }
+}
+
+static gboolean
+find_cluster (CohortSupervisor  *self,
+              const char        *name,
+              CohortCluster    **cluster,
+              guint             *position,
+              GError           **error)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->clusters));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(CohortCluster) item = g_list_model_get_item (G_LIST_MODEL (self->clusters), i);
+
+      if (g_str_equal (cohort_cluster_get_name (item), name))
+        {
+          *cluster = g_steal_pointer (&item);
+          *position = i;
+          return TRUE;
+        }
+    }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("No cluster is named %s"), name);
+  return FALSE;
+}
+
+/**
+ * cohort_supervisor_add_cluster:
+ * @spec: the new cluster's spec; its name must be free
+ *
+ * Appends a cluster to the list, and starts it when another cluster runs,
+ * as starting the profile would have. One that cannot start (its port is
+ * taken) is added all the same, with its error, and reported through
+ * #CohortSupervisor::cluster-error, as cohort_supervisor_start() does.
+ *
+ * Returns: (transfer none) (nullable): the cluster, or %NULL when the name
+ *   is taken or the spec cannot run at all
+ */
+CohortCluster *
+cohort_supervisor_add_cluster (CohortSupervisor   *self,
+                               CohortClusterSpec  *spec,
+                               GError            **error)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  gboolean start;
+
+  g_return_val_if_fail (COHORT_IS_SUPERVISOR (self), NULL);
+  g_return_val_if_fail (spec != NULL, NULL);
+
+  if (!check_spec (self, spec, NULL, error))
+    return NULL;
+
+  start = any_cluster_running (self);
+  cluster = new_cluster (self, spec);
+  g_list_store_append (self->clusters, cluster);
+  if (start)
+    start_cluster (self, cluster);
+  update_running (self);
+  return cluster;
+}
+
+/**
+ * cohort_supervisor_remove_cluster:
+ *
+ * Takes the cluster out of the list at once, and stops its workers
+ * gracefully (StopMessage, StopSignal, SIGKILL) in the background; the
+ * supervisor stays #CohortSupervisor:running until they have all exited.
+ */
+gboolean
+cohort_supervisor_remove_cluster (CohortSupervisor  *self,
+                                  const char        *name,
+                                  GError           **error)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  guint position;
+
+  g_return_val_if_fail (COHORT_IS_SUPERVISOR (self), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  if (!find_cluster (self, name, &cluster, &position, error))
+    return FALSE;
+
+  g_list_store_remove (self->clusters, position);
+  let_go (self, cluster);
+  update_running (self);
+  return TRUE;
+}
+
+/**
+ * cohort_supervisor_replace_cluster:
+ * @name: the cluster to change
+ * @spec: its new spec; a new name must be free
+ *
+ * Applies @spec to the cluster @name in place (cohort_cluster_set_spec()),
+ * or, for a change between processes and threads, puts a new cluster in
+ * its place in the list: the old one stops gracefully in the background
+ * (as cohort_supervisor_remove_cluster() does) and the new one starts if
+ * the old one was running.
+ */
+gboolean
+cohort_supervisor_replace_cluster (CohortSupervisor   *self,
+                                   const char         *name,
+                                   CohortClusterSpec  *spec,
+                                   GError            **error)
+{
+  g_autoptr(CohortCluster) old = NULL;
+  g_autoptr(CohortCluster) cluster = NULL;
+  gboolean start;
+  guint position;
+
+  g_return_val_if_fail (COHORT_IS_SUPERVISOR (self), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+  g_return_val_if_fail (spec != NULL, FALSE);
+
+  if (!find_cluster (self, name, &old, &position, error) ||
+      !check_spec (self, spec, old, error))
+    return FALSE;
+
+  if (cohort_cluster_get_spec (old)->kind == spec->kind)
+    return cohort_cluster_set_spec (old, spec, error);
+
+  start = cohort_cluster_get_state (old) == COHORT_CLUSTER_STATE_RUNNING;
+  cluster = new_cluster (self, spec);
+  g_list_store_splice (self->clusters, position, 1, (gpointer *) &cluster, 1);
+  let_go (self, old);
+  if (start)
+    start_cluster (self, cluster);
+  update_running (self);
+  return TRUE;
 }

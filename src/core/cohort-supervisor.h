@@ -29,4 +29,15 @@ void              cohort_supervisor_stop             (CohortSupervisor  *self);
 void              cohort_supervisor_kill             (CohortSupervisor  *self);
 CohortSampler    *cohort_supervisor_get_sampler      (CohortSupervisor  *self);
 
+CohortCluster    *cohort_supervisor_add_cluster      (CohortSupervisor   *self,
+                                                      CohortClusterSpec  *spec,
+                                                      GError            **error);
+gboolean          cohort_supervisor_remove_cluster   (CohortSupervisor   *self,
+                                                      const char         *name,
+                                                      GError            **error);
+gboolean          cohort_supervisor_replace_cluster  (CohortSupervisor   *self,
+                                                      const char         *name,
+                                                      CohortClusterSpec  *spec,
+                                                      GError            **error);
+
 G_END_DECLS
