@@ -8,6 +8,7 @@
 
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 
 #include "cohort-cluster-page.h"
 #include "cohort-graph.h"
@@ -33,6 +34,7 @@ struct _CohortClusterPage
   CohortGraph    *queue_graph;     /* thread clusters only */
   CohortGraph    *task_time_graph; /* thread clusters only */
   guint           n_samples;
+  GArray         *graph_signature; /* see graph_signature () */
 
   /* template */
   GtkLabel       *title_label;
@@ -223,11 +225,53 @@ update_task_lines (CohortClusterPage *self)
     }
 }
 
+/* What the graphs' lines were built from: each worker's id and series. */
+static GArray *
+graph_signature (CohortClusterPage *self)
+{
+  const char *name = cohort_cluster_get_name (self->cluster);
+  GListModel *workers = cohort_cluster_get_workers (self->cluster);
+  GArray *signature = g_array_new (FALSE, FALSE, sizeof (gpointer));
+  static const CohortMetric metrics[] = {
+    COHORT_METRIC_CPU, COHORT_METRIC_RSS, COHORT_METRIC_MESSAGES_IN, COHORT_METRIC_MESSAGES_OUT,
+  };
+
+  for (guint i = 0; i < g_list_model_get_n_items (workers); i++)
+    {
+      g_autoptr(CohortWorker) worker = g_list_model_get_item (workers, i);
+      guint id = cohort_worker_get_id (worker);
+      gpointer id_item = GUINT_TO_POINTER (id + 1);
+
+      g_array_append_val (signature, id_item);
+      for (guint m = 0; m < G_N_ELEMENTS (metrics); m++)
+        {
+          gpointer series = cohort_sampler_get_series (self->sampler, name, id, metrics[m]);
+
+          g_array_append_val (signature, series);
+        }
+    }
+  return signature;
+}
+
+/* Rebuilds the lines when the workers or their series changed; the
+ * graphs' data itself is read at each draw. */
 static void
 update_graph_lines (CohortClusterPage *self)
 {
   const char *name = cohort_cluster_get_name (self->cluster);
   GListModel *workers = cohort_cluster_get_workers (self->cluster);
+  g_autoptr(GArray) signature = graph_signature (self);
+
+  if (self->graph_signature != NULL
+      && self->graph_signature->len == signature->len
+      && memcmp (self->graph_signature->data, signature->data,
+                 signature->len * sizeof (gpointer)) == 0)
+    {
+      update_task_lines (self);
+      return;
+    }
+  g_clear_pointer (&self->graph_signature, g_array_unref);
+  self->graph_signature = g_steal_pointer (&signature);
 
   cohort_graph_clear_lines (self->cpu_graph);
   cohort_graph_clear_lines (self->memory_graph);
@@ -696,6 +740,7 @@ cohort_cluster_page_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), COHORT_TYPE_CLUSTER_PAGE);
   g_clear_object (&self->rows);
   g_clear_pointer (&self->watched, g_ptr_array_unref);
+  g_clear_pointer (&self->graph_signature, g_array_unref);
   g_clear_object (&self->cluster);
   g_clear_object (&self->sampler);
 

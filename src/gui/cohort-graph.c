@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 
 #include <glib/gi18n.h>
 
@@ -79,6 +80,15 @@ struct _CohortGraph
   graphene_rect_t       plot;
   double                header_height;
   double                title_width;
+
+  /* All but the hover, drawn into a texture once per change of data,
+   * span, size, style or scale, and reused by every other frame. */
+  GdkTexture           *texture;
+  gint64                texture_now;
+  double                texture_ceiling;
+  int                   texture_scale;
+  guint                 texture_serial;  /* of the data the texture shows */
+  guint                 serial;          /* bumped whenever lines, markers or data change */
 
   /* Hover. hover_time is the sample time under the pointer, 0 if none. */
   gboolean              pointer_inside;
@@ -778,63 +788,253 @@ draw_marker_glyph (cairo_t    *cr,
   cairo_fill (cr);
 }
 
+/* A polyline in pixels, thinned as it is built: a point is left out when
+ * the segment from the last point kept to the next one passes within
+ * SIMPLIFY_PX of it, vertically. That is checked with the range of slopes
+ * from the kept point that stay within SIMPLIFY_PX of every point left out
+ * since; a point outside the range ends the segment at the one before it.
+ * Flat runs (an idle worker's CPU, a steady RSS) become one segment, and
+ * columns of points closer than a pixel shrink to the ones that change
+ * the shape: far fewer joins for cairo to stroke, the same picture. */
+#define SIMPLIFY_PX 0.3
+
+/* A run ends with a point whose x is NAN. */
+typedef struct
+{
+  double x;
+  double y;
+} Point;
+
+typedef struct
+{
+  GArray  *out;        /* of Point: the runs kept */
+  guint    points;     /* in the current run, including the pending one */
+  Point    a;          /* the last point kept */
+  Point    p;          /* the pending point: seen, not kept yet */
+  double   lo, hi;     /* the slopes from a that keep the points left out */
+} Thinner;
+
 static void
-draw_line (CohortGraph *self,
-           cairo_t     *cr,
-           Line        *line,
-           gint64       now,
-           gint64       start,
-           double       ceiling)
+thinner_keep (Thinner     *t,
+              const Point *point)
+{
+  g_array_append_vals (t->out, point, 1);
+  t->a = *point;
+  t->lo = -G_MAXDOUBLE;
+  t->hi = G_MAXDOUBLE;
+}
+
+static void
+thinner_add (Thinner *t,
+             double   x,
+             double   y)
+{
+  Point q = { x, y };
+  double dx;
+
+  if (t->points == 0)
+    {
+      thinner_keep (t, &q);
+      t->p = q;
+      t->points = 1;
+      return;
+    }
+  if (t->points == 1)
+    {
+      t->p = q;
+      t->points = 2;
+      return;
+    }
+
+  dx = x - t->a.x;
+  if (dx > 0.0)
+    {
+      double slope = (y - t->a.y) / dx;
+
+      if (slope >= t->lo && slope <= t->hi)
+        {
+          /* The pending point can go: a segment to here passes within
+           * reach of it. Narrow the range by it before it is forgotten. */
+          double pdx = t->p.x - t->a.x;
+
+          if (pdx > 0.0)
+            {
+              t->lo = MAX (t->lo, (t->p.y - SIMPLIFY_PX - t->a.y) / pdx);
+              t->hi = MIN (t->hi, (t->p.y + SIMPLIFY_PX - t->a.y) / pdx);
+            }
+          t->p = q;
+          t->points++;
+          if (t->lo <= t->hi)
+            return;
+          /* No segment from a keeps them all: keep the point just taken. */
+          thinner_keep (t, &t->p);
+          return;
+        }
+    }
+
+  /* Out of range, or not moving right: the pending point stays. */
+  thinner_keep (t, &t->p);
+  t->p = q;
+  t->points++;
+}
+
+/* Ends the run: keeps the pending point and the separator. */
+static void
+thinner_end (Thinner *t)
+{
+  static const Point end = { NAN, NAN };
+
+  if (t->points == 0)
+    return;
+  if (t->points >= 2 && (t->p.x != t->a.x || t->p.y != t->a.y))
+    g_array_append_vals (t->out, &t->p, 1);
+  g_array_append_vals (t->out, &end, 1);
+  t->points = 0;
+}
+
+/* The thinned runs of @line in pixels, into @out (emptied first). */
+static void
+build_polyline (CohortGraph *self,
+                Line        *line,
+                gint64       now,
+                gint64       start,
+                double       ceiling,
+                GArray      *out)
 {
   guint length = cohort_series_get_length (line->series);
-  guint points = 0;
-  double last_x = 0.0;
-  double last_y = 0.0;
+  Thinner t = { .out = out };
 
-  if (length == 0)
-    return;
-
+  g_array_set_size (out, 0);
   /* From the last sample left of the plot, so the line enters at the
    * edge instead of starting a little inside it. */
-  for (guint i = index_at_or_before (line->series, start); i < length; i++)
+  for (guint i = length > 0 ? index_at_or_before (line->series, start) : 0; i < length; i++)
     {
-      gint64 t = cohort_series_get_time (line->series, i);
       double v = cohort_series_get_value (line->series, i);
-      double x;
-      double y;
 
       if (isnan (v))
         {
-          /* A lone sample between two gaps still shows, as a dot. */
-          if (points == 1)
-            cairo_line_to (cr, last_x + 0.01, last_y);
-          points = 0;
+          thinner_end (&t);
           continue;
         }
-
-      x = x_for_time (self, now, t);
-      y = y_for_value (self, ceiling, v);
-      if (points == 0)
-        cairo_move_to (cr, x, y);
-      else
-        cairo_line_to (cr, x, y);
-      points++;
-      last_x = x;
-      last_y = y;
+      thinner_add (&t,
+                   x_for_time (self, now, cohort_series_get_time (line->series, i)),
+                   y_for_value (self, ceiling, v));
     }
-  if (points == 1)
-    cairo_line_to (cr, last_x + 0.01, last_y);
+  thinner_end (&t);
+}
+
+static void
+stroke_polyline (cairo_t      *cr,
+                 const GArray *points,
+                 const Line   *line)
+{
+  guint run = 0;
+
+  for (guint i = 0; i < points->len; i++)
+    {
+      const Point *point = &g_array_index (points, Point, i);
+
+      if (isnan (point->x))
+        {
+          /* A lone sample between two gaps still shows, as a dot: a
+           * stroked tiny circle is as wide as the line. */
+          if (run == 1)
+            {
+              const Point *last = &g_array_index (points, Point, i - 1);
+
+              cairo_new_sub_path (cr);
+              cairo_arc (cr, last->x, last->y, 0.01, 0, 2 * G_PI);
+            }
+          run = 0;
+          continue;
+        }
+      if (run++ == 0)
+        cairo_move_to (cr, point->x, point->y);
+      else
+        cairo_line_to (cr, point->x, point->y);
+    }
 
   if (line->dashed)
     {
       static const double dash[] = { 5.0, 3.5 };
 
+      /* Round caps on every dash would cost as much as the dashes. */
+      cairo_set_line_cap (cr, CAIRO_LINE_CAP_BUTT);
       cairo_set_dash (cr, dash, G_N_ELEMENTS (dash), 0.0);
     }
   else
-    cairo_set_dash (cr, NULL, 0, 0.0);
+    {
+      cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
+      cairo_set_dash (cr, NULL, 0, 0.0);
+    }
   gdk_cairo_set_source_rgba (cr, &line->color);
   cairo_stroke (cr);
+}
+
+static gboolean
+same_points (const GArray *a,
+             const GArray *b)
+{
+  return a->len == b->len
+         && memcmp (a->data, b->data, a->len * sizeof (Point)) == 0;
+}
+
+static guint
+hash_points (const GArray *points)
+{
+  const guchar *p = (const guchar *) points->data;
+  gsize n = points->len * sizeof (Point);
+  guint32 h = 2166136261u;
+
+  for (gsize i = 0; i < n; i++)
+    h = (h ^ p[i]) * 16777619u;
+  return h;
+}
+
+/* Every line, later ones over earlier ones. A line that a later one
+ * covers exactly (the same points, and that one solid or both dashed:
+ * idle workers all at 0 % CPU, or no messages either way) is not drawn. */
+static void
+draw_lines (CohortGraph *self,
+            cairo_t     *cr,
+            gint64       now,
+            double       ceiling)
+{
+  gint64 start = now - (gint64) self->span * G_USEC_PER_SEC;
+  guint n = self->lines->len;
+  g_autoptr(GPtrArray) polylines = g_ptr_array_new_full (n, (GDestroyNotify) g_array_unref);
+  g_autofree guint *hashes = g_new (guint, n);
+
+  for (guint i = 0; i < n; i++)
+    {
+      GArray *points = g_array_new (FALSE, FALSE, sizeof (Point));
+
+      build_polyline (self, g_ptr_array_index (self->lines, i), now, start, ceiling, points);
+      hashes[i] = hash_points (points);
+      g_ptr_array_add (polylines, points);
+    }
+
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  cairo_set_line_width (cr, LINE_WIDTH);
+  for (guint i = 0; i < n; i++)
+    {
+      Line *line = g_ptr_array_index (self->lines, i);
+      GArray *points = g_ptr_array_index (polylines, i);
+      gboolean covered = FALSE;
+
+      if (points->len == 0)
+        continue;
+      for (guint j = i + 1; j < n && !covered; j++)
+        {
+          Line *other = g_ptr_array_index (self->lines, j);
+
+          covered = hashes[j] == hashes[i]
+                    && (!other->dashed || line->dashed)
+                    && same_points (points, g_ptr_array_index (polylines, j));
+        }
+      if (!covered)
+        stroke_polyline (cr, points, line);
+    }
 }
 
 /* The value of @line at the hovered time, if it has a sample near it. */
@@ -859,31 +1059,17 @@ line_value_at (CohortGraph *self,
   return TRUE;
 }
 
+/* Marker lines under the data and their glyphs in the strip above it. */
 static void
-draw_plot (CohortGraph   *self,
-           cairo_t       *cr,
-           gint64         now,
-           double         ceiling,
-           const GdkRGBA *fg)
+draw_markers (CohortGraph   *self,
+              cairo_t       *cr,
+              gint64         now,
+              const GdkRGBA *fg,
+              gboolean       glyphs)
 {
   gint64 start = now - (gint64) self->span * G_USEC_PER_SEC;
   const graphene_rect_t *plot = &self->plot;
 
-  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
-  cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
-
-  /* Lines: clipped to the plot sideways, with room above and below for
-   * the stroke of a value sitting on the top or bottom line. */
-  cairo_save (cr);
-  cairo_rectangle (cr, plot->origin.x, plot->origin.y - LINE_WIDTH,
-                   plot->size.width, plot->size.height + 2 * LINE_WIDTH);
-  cairo_clip (cr);
-  cairo_set_line_width (cr, LINE_WIDTH);
-  for (guint i = 0; i < self->lines->len; i++)
-    draw_line (self, cr, g_ptr_array_index (self->lines, i), now, start, ceiling);
-  cairo_restore (cr);
-
-  /* Marker glyphs, in the strip above the plot. */
   for (guint i = 0; self->markers != NULL && i < self->markers->len; i++)
     {
       CohortGraphMarker *marker = g_ptr_array_index (self->markers, i);
@@ -891,35 +1077,52 @@ draw_plot (CohortGraph   *self,
 
       if (marker->time_usec < start || marker->time_usec > now)
         continue;
-      x = floor (x_for_time (self, now, marker->time_usec)) + 0.5;
-      gdk_cairo_set_source_rgba (cr, marker_color (marker, fg));
-      draw_marker_glyph (cr, marker->kind, x, plot->origin.y - MARKER_STRIP / 2.0);
-    }
-
-  /* Hover: a dot where each line crosses the hairline. */
-  if (self->hover_time != 0 && self->hover_time >= start)
-    {
-      double x = x_for_time (self, now, self->hover_time);
-
-      cairo_rectangle (cr, plot->origin.x - 5, plot->origin.y - 5,
-                       plot->size.width + 10, plot->size.height + 10);
-      cairo_clip (cr);
-      for (guint i = 0; i < self->lines->len; i++)
+      x = floor (x_for_time (self, now, marker->time_usec));
+      if (glyphs)
         {
-          Line *line = g_ptr_array_index (self->lines, i);
-          double value;
-          double y;
+          gdk_cairo_set_source_rgba (cr, marker_color (marker, fg));
+          draw_marker_glyph (cr, marker->kind, x + 0.5, plot->origin.y - MARKER_STRIP / 2.0);
+        }
+      else
+        {
+          GdkRGBA color = with_alpha (marker_color (marker, fg), 0.55);
 
-          if (!line_value_at (self, line, self->hover_time, &value) || isnan (value))
-            continue;
-          y = y_for_value (self, ceiling, value);
-          if (y < plot->origin.y - 4 || y > plot->origin.y + plot->size.height + 4)
-            continue;
-          cairo_new_sub_path (cr);
-          cairo_arc (cr, x, y, 3.5, 0, 2 * G_PI);
-          gdk_cairo_set_source_rgba (cr, &line->color);
+          gdk_cairo_set_source_rgba (cr, &color);
+          cairo_rectangle (cr, x, plot->origin.y - MARKER_STRIP / 2.0,
+                           1, plot->size.height + MARKER_STRIP / 2.0);
           cairo_fill (cr);
         }
+    }
+}
+
+/* Hover: a dot where each line crosses the hairline. */
+static void
+draw_hover_dots (CohortGraph *self,
+                 cairo_t     *cr,
+                 gint64       now,
+                 double       ceiling)
+{
+  const graphene_rect_t *plot = &self->plot;
+  double x = x_for_time (self, now, self->hover_time);
+
+  cairo_rectangle (cr, plot->origin.x - 5, plot->origin.y - 5,
+                   plot->size.width + 10, plot->size.height + 10);
+  cairo_clip (cr);
+  for (guint i = 0; i < self->lines->len; i++)
+    {
+      Line *line = g_ptr_array_index (self->lines, i);
+      double value;
+      double y;
+
+      if (!line_value_at (self, line, self->hover_time, &value) || isnan (value))
+        continue;
+      y = y_for_value (self, ceiling, value);
+      if (y < plot->origin.y - 4 || y > plot->origin.y + plot->size.height + 4)
+        continue;
+      cairo_new_sub_path (cr);
+      cairo_arc (cr, x, y, 3.5, 0, 2 * G_PI);
+      gdk_cairo_set_source_rgba (cr, &line->color);
+      cairo_fill (cr);
     }
 }
 
@@ -1035,80 +1238,48 @@ has_visible_data (CohortGraph *self,
   return FALSE;
 }
 
-static void
-cohort_graph_snapshot (GtkWidget   *widget,
-                       GtkSnapshot *snapshot)
+/* Everything but the hover, at the widget's size and scale, into one
+ * texture: the grid and labels, the marker lines, every line clipped to
+ * the plot (a line's width more above and below for a value on the top or
+ * bottom row), the marker glyphs, "No data" and the legend. Text and
+ * lines are the dear part of a frame; a graph draws them once per sample,
+ * and the frames in between (hover, the rest of the page) reuse them. */
+static GdkTexture *
+render_graph (CohortGraph   *self,
+              int            width,
+              int            height,
+              int            scale,
+              gint64         now,
+              double         ceiling,
+              const GdkRGBA *fg)
 {
-  CohortGraph *self = COHORT_GRAPH (widget);
-  int width = gtk_widget_get_width (widget);
-  int height = gtk_widget_get_height (widget);
-  gint64 now;
-  gint64 start;
-  double ceiling;
-  const PangoFontDescription *font;
-  GdkRGBA fg;
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) texts = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  cairo_surface_t *surface;
   cairo_t *cr;
 
-  if (width <= 0 || height <= 0)
-    return;
+  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width * scale, height * scale);
+  cairo_surface_set_device_scale (surface, scale, scale);
+  cr = cairo_create (surface);
 
-  /* Colour and font are all the style gives us; comparing them here
-   * rather than dropping the node on every css_changed keeps focus and
-   * backdrop changes from rebuilding it. */
-  get_foreground (self, &fg);
-  font = pango_context_get_font_description (gtk_widget_get_pango_context (widget));
-  now = compute_now (self);
-  start = now - (gint64) self->span * G_USEC_PER_SEC;
-  ceiling = compute_ceiling (self, now);
-
-  if (self->background == NULL
-      || self->background_width != width
-      || self->background_height != height
-      || self->background_ceiling != ceiling
-      || !gdk_rgba_equal (&self->background_fg, &fg)
-      || self->background_font == NULL
-      || !pango_font_description_equal (self->background_font, font))
-    rebuild_background (self, width, height, ceiling, &fg, font);
-
-  /* NULL only if every colour was transparent. */
   if (self->background != NULL)
-    gtk_snapshot_append_node (snapshot, self->background);
+    gsk_render_node_draw (self->background, cr);
+  draw_markers (self, cr, now, fg, FALSE);
 
-  /* Marker lines and the hairline as color nodes, under the data. */
-  for (guint i = 0; self->markers != NULL && i < self->markers->len; i++)
-    {
-      CohortGraphMarker *marker = g_ptr_array_index (self->markers, i);
-      GdkRGBA color;
+  cairo_save (cr);
+  cairo_rectangle (cr, self->plot.origin.x, self->plot.origin.y - LINE_WIDTH,
+                   self->plot.size.width, self->plot.size.height + 2 * LINE_WIDTH);
+  cairo_clip (cr);
+  draw_lines (self, cr, now, ceiling);
+  cairo_restore (cr);
 
-      if (marker->time_usec < start || marker->time_usec > now)
-        continue;
-      color = with_alpha (marker_color (marker, &fg), (int) i == self->hover_marker ? 0.9 : 0.55);
-      append_rect (snapshot, &color, floor (x_for_time (self, now, marker->time_usec)),
-                   self->plot.origin.y - MARKER_STRIP / 2.0,
-                   1, self->plot.size.height + MARKER_STRIP / 2.0);
-    }
-
-  if (self->hover_time != 0 && self->hover_time >= start)
-    {
-      GdkRGBA hairline = with_alpha (&fg, 0.4);
-
-      append_rect (snapshot, &hairline, floor (x_for_time (self, now, self->hover_time)),
-                   self->plot.origin.y, 1, self->plot.size.height);
-    }
-
-  /* All lines, marker glyphs and hover dots in one cairo node. */
-  cr = gtk_snapshot_append_cairo (snapshot,
-                                  &GRAPHENE_RECT_INIT (self->plot.origin.x - 6,
-                                                       self->plot.origin.y - MARKER_STRIP,
-                                                       self->plot.size.width + 12,
-                                                       self->plot.size.height + MARKER_STRIP + 6));
-  draw_plot (self, cr, now, ceiling, &fg);
-  cairo_destroy (cr);
+  draw_markers (self, cr, now, fg, TRUE);
 
   if (!has_visible_data (self, now))
     {
       g_autoptr(PangoLayout) layout = create_layout (self, _("No data"), TEXT_SMALL);
-      GdkRGBA dim = with_alpha (&fg, 0.5);
+      GdkRGBA dim = with_alpha (fg, 0.5);
       int w;
       int h;
 
@@ -1117,8 +1288,104 @@ cohort_graph_snapshot (GtkWidget   *widget,
                      self->plot.origin.x + (self->plot.size.width - w) / 2.0,
                      self->plot.origin.y + (self->plot.size.height - h) / 2.0, &dim);
     }
+  append_legend (self, snapshot, width, fg);
+  texts = gtk_snapshot_to_node (snapshot);
+  if (texts != NULL)
+    gsk_render_node_draw (texts, cr);
 
-  append_legend (self, snapshot, width, &fg);
+  cairo_destroy (cr);
+  cairo_surface_flush (surface);
+
+  /* Cairo's ARGB32 is GDK's default memory format; the texture keeps the
+   * surface alive instead of copying it. */
+  bytes = g_bytes_new_with_free_func (cairo_image_surface_get_data (surface),
+                                      (gsize) cairo_image_surface_get_stride (surface) * height * scale,
+                                      (GDestroyNotify) cairo_surface_destroy, surface);
+  return gdk_memory_texture_new (width * scale, height * scale, GDK_MEMORY_DEFAULT, bytes,
+                                 cairo_image_surface_get_stride (surface));
+}
+
+static void
+cohort_graph_snapshot (GtkWidget   *widget,
+                       GtkSnapshot *snapshot)
+{
+  CohortGraph *self = COHORT_GRAPH (widget);
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+  int scale = gtk_widget_get_scale_factor (widget);
+  gint64 now;
+  gint64 start;
+  double ceiling;
+  const PangoFontDescription *font;
+  GdkRGBA fg;
+
+  if (width <= 0 || height <= 0)
+    return;
+
+  /* The time and the scale move only with the data. */
+  if (self->texture_serial != self->serial)
+    {
+      self->texture_now = compute_now (self);
+      self->texture_ceiling = compute_ceiling (self, self->texture_now);
+      g_clear_object (&self->texture);
+    }
+  now = self->texture_now;
+  ceiling = self->texture_ceiling;
+  start = now - (gint64) self->span * G_USEC_PER_SEC;
+
+  /* Colour and font are all the style gives us; comparing them here
+   * rather than dropping the node on every css_changed keeps focus and
+   * backdrop changes from rebuilding it. */
+  get_foreground (self, &fg);
+  font = pango_context_get_font_description (gtk_widget_get_pango_context (widget));
+  if (self->background == NULL
+      || self->background_width != width
+      || self->background_height != height
+      || self->background_ceiling != ceiling
+      || !gdk_rgba_equal (&self->background_fg, &fg)
+      || self->background_font == NULL
+      || !pango_font_description_equal (self->background_font, font))
+    {
+      rebuild_background (self, width, height, ceiling, &fg, font);
+      g_clear_object (&self->texture);
+    }
+
+  if (self->texture == NULL || self->texture_scale != scale)
+    {
+      g_clear_object (&self->texture);
+      self->texture = render_graph (self, width, height, scale, now, ceiling, &fg);
+      self->texture_scale = scale;
+      self->texture_serial = self->serial;
+    }
+  gtk_snapshot_append_texture (snapshot, self->texture, &GRAPHENE_RECT_INIT (0, 0, width, height));
+
+  /* The hovered marker stands out; the hairline and a dot on each line. */
+  if (self->markers != NULL && self->hover_marker >= 0 && (guint) self->hover_marker < self->markers->len)
+    {
+      CohortGraphMarker *marker = g_ptr_array_index (self->markers, self->hover_marker);
+      GdkRGBA color = with_alpha (marker_color (marker, &fg), 0.9);
+
+      if (marker->time_usec >= start && marker->time_usec <= now)
+        append_rect (snapshot, &color, floor (x_for_time (self, now, marker->time_usec)),
+                     self->plot.origin.y - MARKER_STRIP / 2.0,
+                     1, self->plot.size.height + MARKER_STRIP / 2.0);
+    }
+
+  if (self->hover_time != 0 && self->hover_time >= start)
+    {
+      GdkRGBA hairline = with_alpha (&fg, 0.4);
+      cairo_t *cr;
+
+      append_rect (snapshot, &hairline, floor (x_for_time (self, now, self->hover_time)),
+                   self->plot.origin.y, 1, self->plot.size.height);
+      cr = gtk_snapshot_append_cairo (snapshot,
+                                      &GRAPHENE_RECT_INIT (self->plot.origin.x - 6,
+                                                           self->plot.origin.y - 6,
+                                                           self->plot.size.width + 12,
+                                                           self->plot.size.height + 12));
+      draw_hover_dots (self, cr, now, ceiling);
+      cairo_destroy (cr);
+    }
 }
 
 /* Hover ------------------------------------------------------------------- */
@@ -1352,6 +1619,7 @@ cohort_graph_finalize (GObject *object)
   g_free (self->title);
   g_free (self->tooltip);
   g_clear_pointer (&self->background_font, pango_font_description_free);
+  g_clear_object (&self->texture);
 
   G_OBJECT_CLASS (cohort_graph_parent_class)->finalize (object);
 }
@@ -1532,6 +1800,7 @@ cohort_graph_set_unit (CohortGraph     *self,
 
   self->unit = unit;
   invalidate_background (self);
+  self->serial++;
   gtk_widget_queue_draw (GTK_WIDGET (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UNIT]);
 }
@@ -1557,6 +1826,7 @@ cohort_graph_set_span (CohortGraph *self,
   self->span = span;
   invalidate_background (self);
   update_hover (self);
+  self->serial++;
   gtk_widget_queue_draw (GTK_WIDGET (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SPAN]);
 }
@@ -1580,6 +1850,7 @@ cohort_graph_set_fixed_max (CohortGraph *self,
     return;
 
   self->fixed_max = fixed_max;
+  self->serial++;
   gtk_widget_queue_draw (GTK_WIDGET (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FIXED_MAX]);
 }
@@ -1634,6 +1905,7 @@ cohort_graph_set_line (CohortGraph   *self,
   set_str (&line->label, label);
 
   self->hover_stale = TRUE;
+  self->serial++;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -1656,6 +1928,7 @@ cohort_graph_set_line_dashed (CohortGraph *self,
     return;
 
   line->dashed = dashed;
+  self->serial++;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -1673,6 +1946,7 @@ cohort_graph_remove_line (CohortGraph *self,
 
   g_ptr_array_remove_index (self->lines, index);
   self->hover_stale = TRUE;
+  self->serial++;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -1686,6 +1960,7 @@ cohort_graph_clear_lines (CohortGraph *self)
 
   g_ptr_array_set_size (self->lines, 0);
   self->hover_stale = TRUE;
+  self->serial++;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -1707,6 +1982,7 @@ cohort_graph_set_markers (CohortGraph *self,
     }
 
   self->hover_stale = TRUE;
+  self->serial++;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -1719,6 +1995,7 @@ cohort_graph_queue_update (CohortGraph *self)
 {
   g_return_if_fail (COHORT_IS_GRAPH (self));
 
+  self->serial++;
   if (!gtk_widget_is_drawable (GTK_WIDGET (self)))
     return;
 

@@ -82,6 +82,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cohort-application.h"
@@ -125,6 +126,8 @@ typedef struct
   guint  graph_frames;
   double graph_median_ms;
   double graph_p95_ms;
+  double graph_cpu_median_ms;
+  double graph_cpu_p95_ms;
   double graph_max_ms;
   double graph_snapshot_ms;
   guint  layout_frames;
@@ -153,6 +156,8 @@ typedef struct
   /* Frames */
   gboolean           recording;
   gint64             frame_start;
+  double             frame_cpu_start;  /* ms of this thread's CPU time */
+  GArray            *graph_cpu;        /* double, ms: the main thread's CPU in those frames */
   GArray            *durations;  /* double, ms: every frame */
   GArray            *graph_durations;  /* the frames that redrew a graph */
   guint              frame_graphs;     /* graph snapshots in this frame */
@@ -413,11 +418,23 @@ timed_graph_snapshot (GtkWidget   *widget,
   the_bench->frame_graphs++;
 }
 
+/* The main thread's CPU time: what a frame costs, whatever else the
+ * machine runs at the time (wall-clock frame times grow with the load). */
+static double
+thread_cpu_ms (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static void
 before_paint_cb (GdkFrameClock *clock,
                  Bench         *b)
 {
   b->frame_start = g_get_monotonic_time ();
+  b->frame_cpu_start = thread_cpu_ms ();
   b->frame_graphs = 0;
   b->frame_graph_us = 0;
   b->frame_layout = FALSE;
@@ -441,7 +458,10 @@ after_paint_cb (GdkFrameClock *clock,
       g_array_append_val (b->durations, ms);
       if (b->frame_graphs > 0)
         {
+          double cpu = thread_cpu_ms () - b->frame_cpu_start;
+
           g_array_append_val (b->graph_durations, ms);
+          g_array_append_val (b->graph_cpu, cpu);
           b->graph_us += b->frame_graph_us;
         }
       b->layout_frames += b->frame_layout;
@@ -504,6 +524,7 @@ measure (Bench      *b,
 
   g_array_set_size (b->durations, 0);
   g_array_set_size (b->graph_durations, 0);
+  g_array_set_size (b->graph_cpu, 0);
   b->graph_us = 0;
   b->layout_frames = 0;
   b->frame_start = 0;
@@ -530,6 +551,9 @@ measure (Bench      *b,
   phase->graph_p95_ms = percentile (b->graph_durations, 95);
   phase->graph_max_ms = b->graph_durations->len > 0
                         ? g_array_index (b->graph_durations, double, b->graph_durations->len - 1) : NAN;
+  g_array_sort (b->graph_cpu, compare_doubles);
+  phase->graph_cpu_median_ms = percentile (b->graph_cpu, 50);
+  phase->graph_cpu_p95_ms = percentile (b->graph_cpu, 95);
   phase->graph_snapshot_ms = b->graph_durations->len > 0 ? b->graph_us / 1000.0 / b->graph_durations->len : NAN;
   phase->layout_frames = b->layout_frames;
 
@@ -695,6 +719,9 @@ print_phase (GString     *json,
                           prefix, fmt (buf[8], "%.3f", phase->graph_p95_ms),
                           prefix, fmt (buf[9], "%.3f", phase->graph_max_ms),
                           prefix, fmt (buf[10], "%.3f", phase->graph_snapshot_ms));
+  g_string_append_printf (json, ",\"%s_graph_cpu_median_ms\":%s,\"%s_graph_cpu_p95_ms\":%s",
+                          prefix, fmt (buf[0], "%.3f", phase->graph_cpu_median_ms),
+                          prefix, fmt (buf[1], "%.3f", phase->graph_cpu_p95_ms));
   if (with_points)
     g_string_append_printf (json, ",\"%s_points\":%s", prefix, fmt (buf[6], "%.0f", phase->points));
 }
@@ -805,6 +832,7 @@ main (int   argc,
   b.graphs = g_ptr_array_new ();
   b.durations = g_array_new (FALSE, FALSE, sizeof (double));
   b.graph_durations = g_array_new (FALSE, FALSE, sizeof (double));
+  b.graph_cpu = g_array_new (FALSE, FALSE, sizeof (double));
   the_bench = &b;
   {
     GtkWidgetClass *graph_class = g_type_class_ref (COHORT_TYPE_GRAPH);
@@ -850,6 +878,7 @@ main (int   argc,
   g_ptr_array_unref (b.graphs);
   g_array_unref (b.durations);
   g_array_unref (b.graph_durations);
+  g_array_unref (b.graph_cpu);
   g_free (b.error);
   return 0;
 }
