@@ -30,6 +30,10 @@ gint64        cohort_series_get_time      (CohortSeries     *self,
                                            guint             index);
 double        cohort_series_get_value     (CohortSeries     *self,
                                            guint             index);
+guint         cohort_series_peek          (CohortSeries     *self,
+                                           guint             index,
+                                           const gint64    **times,
+                                           const double    **values);
 double        cohort_series_get_last      (CohortSeries     *self);
 gint64        cohort_series_get_last_time (CohortSeries     *self);
 void          cohort_series_resize        (CohortSeries     *self,

@@ -904,21 +904,32 @@ build_polyline (CohortGraph *self,
   guint length = cohort_series_get_length (line->series);
   Thinner t = { .out = out };
 
+  /* x_for_time () and y_for_value (), folded into a * t + b. */
+  double px_per_usec = self->plot.size.width / (self->span * (double) G_USEC_PER_SEC);
+  double x_now = self->plot.origin.x + self->plot.size.width;
+  double y_bottom = self->plot.origin.y + 0.5 + (self->plot.size.height - 1.0);
+  double px_per_unit = (self->plot.size.height - 1.0) / ceiling;
+  guint i;
+
   g_array_set_size (out, 0);
   /* From the last sample left of the plot, so the line enters at the
    * edge instead of starting a little inside it. */
-  for (guint i = length > 0 ? index_at_or_before (line->series, start) : 0; i < length; i++)
+  for (i = length > 0 ? index_at_or_before (line->series, start) : 0; i < length;)
     {
-      double v = cohort_series_get_value (line->series, i);
+      const gint64 *times;
+      const double *values;
+      guint n = cohort_series_peek (line->series, i, &times, &values);
 
-      if (isnan (v))
+      for (guint k = 0; k < n; k++)
         {
-          thinner_end (&t);
-          continue;
+          if (isnan (values[k]))
+            thinner_end (&t);
+          else
+            thinner_add (&t,
+                         x_now - (double) (now - times[k]) * px_per_usec,
+                         y_bottom - values[k] * px_per_unit);
         }
-      thinner_add (&t,
-                   x_for_time (self, now, cohort_series_get_time (line->series, i)),
-                   y_for_value (self, ceiling, v));
+      i += n;
     }
   thinner_end (&t);
 }
