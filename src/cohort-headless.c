@@ -14,6 +14,7 @@
 
 #include "cohort-control.h"
 #include "cohort-headless.h"
+#include "cohort-pm2.h"
 #include "cohort-profile.h"
 #include "cohort-status.h"
 #include "cohort-supervisor.h"
@@ -67,6 +68,34 @@ check_profile (const char *path)
   g_print (ngettext ("%s: OK, profile “%s” with %u cluster\n",
                      "%s: OK, profile “%s” with %u clusters\n", n_clusters),
            path, cohort_profile_get_name (profile), n_clusters);
+  return EXIT_SUCCESS;
+}
+
+/* --import FILE -o FILE.cohort: warnings say what was not carried over;
+ * an error writes nothing. */
+static int
+import_ecosystem (const char *path,
+                  const char *output)
+{
+  g_autoptr(GPtrArray) warnings = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n_clusters = 0;
+
+  if (output == NULL)
+    {
+      g_printerr (_("cohort: --import needs -o FILE.cohort, the profile to write\n"));
+      return COHORT_EXIT_USAGE;
+    }
+  if (!cohort_pm2_convert (path, output, &warnings, &n_clusters, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return COHORT_EXIT_USAGE;
+    }
+  for (guint i = 0; i < warnings->len; i++)
+    g_printerr (_("%s: warning: %s\n"), path, (char *) g_ptr_array_index (warnings, i));
+  g_print (ngettext ("%s: %u app imported into %s\n", "%s: %u apps imported into %s\n",
+                     n_clusters),
+           path, n_clusters, output);
   return EXIT_SUCCESS;
 }
 
@@ -266,6 +295,8 @@ cohort_headless_handle_local_options (GApplication *application,
   g_autoptr(GDBusConnection) bus = NULL;
   g_auto(GStrv) files = NULL;
   g_autofree char *check = NULL;
+  g_autofree char *import = NULL;
+  g_autofree char *output = NULL;
   int status;
 
   if (g_variant_dict_contains (options, "version"))
@@ -275,6 +306,14 @@ cohort_headless_handle_local_options (GApplication *application,
     }
   if (g_variant_dict_lookup (options, "check", "^ay", &check))
     return check_profile (check);
+  g_variant_dict_lookup (options, "output", "^ay", &output);
+  if (g_variant_dict_lookup (options, "import", "^ay", &import))
+    return import_ecosystem (import, output);
+  if (output != NULL)
+    {
+      g_printerr (_("cohort: -o goes with --import\n"));
+      return COHORT_EXIT_USAGE;
+    }
 
   status = cohort_control_handle_local_options (application, options);
   if (status >= 0 || cohort_control_wants_instance (options))

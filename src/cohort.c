@@ -22,7 +22,8 @@ wants_window (int    argc,
 {
   static const char * const headless_options[] = {
     "--headless", "--check", "--version", "--status", "--scale", "--send", "--messages",
-    "--logs", "--reload", "--restart", "--start", "--stop", "--quit", "--export", NULL
+    "--logs", "--reload", "--restart", "--start", "--stop", "--quit", "--export",
+    "--import", "--output", "-o", NULL
   };
 
   for (int i = 1; i < argc; i++)
