@@ -533,6 +533,34 @@ test_crlf (Fixture       *f,
   g_assert_cmpint (a->instances, ==, 2);
 }
 
+/* A profile named relative to the current folder ("cohort --check
+ * web.cohort"): its folders resolve against that folder, absolute ones
+ * stay as they are. */
+static void
+test_relative_path (void)
+{
+  g_autofree char *dir = cohort_test_make_dir ();
+  g_autofree char *cwd = g_get_current_dir ();
+  g_autofree char *path = g_build_filename (dir, "rel.cohort", NULL);
+  g_autofree char *sub = g_build_filename (dir, "sub", NULL);
+  g_autoptr(CohortProfile) profile = cohort_profile_new ();
+  g_autoptr(GError) error = NULL;
+  CohortClusterSpec *spec;
+
+  g_assert_true (g_file_set_contents (path,
+                                      "[Cluster a]\nCommand=true\nWorkingDirectory=sub\n"
+                                      "[Cluster b]\nCommand=true\nWorkingDirectory=/\n", -1, NULL));
+  g_assert_cmpint (g_chdir (dir), ==, 0);
+  cohort_profile_load_file (profile, "rel.cohort", &error);
+  g_assert_cmpint (g_chdir (cwd), ==, 0);
+  g_assert_no_error (error);
+  spec = g_ptr_array_index (cohort_profile_get_clusters (profile), 0);
+  g_assert_cmpstr (spec->working_directory, ==, sub);
+  spec = g_ptr_array_index (cohort_profile_get_clusters (profile), 1);
+  g_assert_cmpstr (spec->working_directory, ==, "/");
+  cohort_test_remove_dir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -549,6 +577,7 @@ main (int   argc,
   ADD ("/Cohort/Profile/warnings-only", test_warnings_only);
   ADD ("/Cohort/Profile/missing-file", test_missing_file);
   g_test_add_func ("/Cohort/Profile/unreadable-file", test_unreadable_file);
+  g_test_add_func ("/Cohort/Profile/relative-path", test_relative_path);
   ADD ("/Cohort/Profile/folder", test_folder);
   ADD ("/Cohort/Profile/device", test_device);
   ADD ("/Cohort/Profile/huge-file", test_huge_file);

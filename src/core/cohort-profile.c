@@ -959,7 +959,14 @@ set_path (CohortProfile *self,
   self->path = g_steal_pointer (&owned);
   g_clear_pointer (&self->base_dir, g_free);
   if (self->path != NULL)
-    self->base_dir = g_path_get_dirname (self->path);
+    {
+      /* Absolute, as g_canonicalize_filename () wants its base: a
+       * profile named relative to the current folder ("cohort --check
+       * web.cohort") resolves against that folder. */
+      g_autofree char *absolute = g_canonicalize_filename (self->path, NULL);
+
+      self->base_dir = g_path_get_dirname (absolute);
+    }
 }
 
 /* Everything a load does with the text, into the profile as it is now
