@@ -6,11 +6,14 @@
 #include "config.h"
 
 #include <adwaita.h>
+#include <string.h>
 
 #include "cohort-application.h"
+#include "cohort-cluster-editor.h"
 #include "cohort-cluster-page.h"
 #include "cohort-send-dialog.h"
 #include "cohort-test-util.h"
+#include "cohort-trust.h"
 #include "cohort-window.h"
 #include "cohort-worker-item.h"
 
@@ -204,6 +207,27 @@ run_steps (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Runs the application on @profile, here, on this main loop; @steps run
+ * inside it and set f->done. Cleans up the fixture. */
+static void
+run_app (Fixture     *f,
+         const char  *profile,
+         GSourceFunc  steps)
+{
+  const char *argv[] = { "cohort", profile, NULL };
+
+  f->app = cohort_application_new ();
+  g_application_set_flags (G_APPLICATION (f->app),
+                           g_application_get_flags (G_APPLICATION (f->app)) | G_APPLICATION_NON_UNIQUE);
+  g_timeout_add (10, steps, f);
+  g_assert_cmpint (g_application_run (G_APPLICATION (f->app), 2, (char **) argv), ==, 0);
+  g_assert_true (f->done);
+
+  g_clear_object (&f->app);
+  cohort_test_remove_dir (f->dir);
+  g_clear_pointer (&f->dir, g_free);
+}
+
 static void
 test_window (void)
 {
@@ -211,7 +235,6 @@ test_window (void)
   g_autofree char *text = NULL;
   g_autofree char *profile = NULL;
   Fixture f = { 0 };
-  const char *argv[] = { "cohort", NULL, NULL };
 
   f.dir = cohort_test_make_dir ();
   profile = g_build_filename (f.dir, "gui.cohort", NULL);
@@ -219,19 +242,245 @@ test_window (void)
                           "[Cluster web]\nCommand=%s --channel-echo --on-shutdown-exit 0 --send-ready\n"
                           "Instances=2\nReadyTimeout=5\nStopTimeout=5\n", worker);
   g_assert_true (g_file_set_contents (profile, text, -1, NULL));
-  argv[1] = profile;
+  /* As if Cohort had saved it: it starts without asking. */
+  cohort_trust_remember (profile, text, strlen (text));
+  run_app (&f, profile, run_steps);
+}
 
-  /* The application runs here, on this main loop; the steps run inside. */
-  f.app = cohort_application_new ();
-  g_application_set_flags (G_APPLICATION (f.app),
-                           g_application_get_flags (G_APPLICATION (f.app)) | G_APPLICATION_NON_UNIQUE);
-  g_timeout_add (10, run_steps, &f);
-  g_assert_cmpint (g_application_run (G_APPLICATION (f.app), 2, (char **) argv), ==, 0);
-  g_assert_true (f.done);
+/* The toplevel message dialog whose heading is @heading, or NULL. */
+static AdwMessageDialog *
+find_message_dialog (const char *heading)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();   /* (transfer none) */
 
-  g_clear_object (&f.app);
-  cohort_test_remove_dir (f.dir);
-  g_free (f.dir);
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window)
+          && gtk_widget_get_visible (GTK_WIDGET (window))
+          && g_strcmp0 (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (window)), heading) == 0)
+        return ADW_MESSAGE_DIALOG (window);
+    }
+  return NULL;
+}
+
+static gboolean
+trust_asked (gpointer data)
+{
+  return find_message_dialog ("Start This Profile?") != NULL;
+}
+
+static CohortClusterEditor *
+find_editor (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();   /* (transfer none) */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (COHORT_IS_CLUSTER_EDITOR (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        return COHORT_CLUSTER_EDITOR (window);
+    }
+  return NULL;
+}
+
+static GObject *
+editor_child (CohortClusterEditor *editor,
+              const char          *name)
+{
+  GObject *object = gtk_widget_get_template_child (GTK_WIDGET (editor), COHORT_TYPE_CLUSTER_EDITOR, name);
+
+  g_assert_nonnull (object);
+  return object;
+}
+
+static gboolean
+cluster_all_online (gpointer data)
+{
+  return cohort_cluster_get_n_online (data) == cohort_cluster_get_desired (data)
+         && cohort_cluster_get_desired (data) > 0;
+}
+
+static gboolean
+trust_gone (gpointer data)
+{
+  return !trust_asked (data);
+}
+
+static gboolean
+cluster_online (gpointer data)
+{
+  Fixture *f = data;
+
+  return cohort_cluster_get_n_online (f->cluster) == cohort_cluster_get_desired (f->cluster)
+         && cohort_cluster_get_n_online (f->cluster) > 0;
+}
+
+static gboolean
+all_stopped (gpointer data)
+{
+  Fixture *f = data;
+
+  return !cohort_supervisor_get_running (cohort_application_get_supervisor (f->app));
+}
+
+static const char *
+window_title (Fixture *f)
+{
+  return gtk_window_get_title (f->window);
+}
+
+static char *
+text_of_label_in (GtkWidget *widget)
+{
+  if (GTK_IS_LABEL (widget))
+    return g_strdup (gtk_label_get_label (GTK_LABEL (widget)));
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    {
+      char *text = text_of_label_in (child);
+
+      if (text != NULL)
+        return text;
+    }
+  return NULL;
+}
+
+/* A profile from elsewhere: shown, nothing started, its commands asked
+ * about; started once the user says so, and not asked about again. An
+ * edit marks the window, Save writes the file, reopening finds it. */
+static gboolean
+run_profile_steps (gpointer data)
+{
+  Fixture *f = data;
+  g_autofree char *path = g_build_filename (f->dir, "foreign.cohort", NULL);
+  g_autofree char *commands = NULL;
+  g_autofree char *saved = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(CohortClusterSpec) spec = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) recent = NULL;
+  g_autofree char *worker = NULL;
+  CohortClusterEditor *editor;
+  CohortCluster *second;
+  CohortWindow *window;
+  CohortProfile *profile;
+  AdwMessageDialog *dialog;
+  gsize length = 0;
+
+  g_assert_true (cohort_test_wait_until (window_ready, f, 20000));
+  window = COHORT_WINDOW (f->window);
+
+  /* Nothing runs while the question is open. */
+  g_assert_true (cohort_test_wait_until (trust_asked, NULL, 10000));
+  cohort_test_sleep (500);
+  g_assert_cmpint (cohort_cluster_get_state (f->cluster), ==, COHORT_CLUSTER_STATE_STOPPED);
+  g_assert_cmpuint (cohort_cluster_get_n_online (f->cluster), ==, 0);
+  dialog = find_message_dialog ("Start This Profile?");
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "foreign.cohort"));
+  commands = text_of_label_in (adw_message_dialog_get_extra_child (dialog));
+  g_assert_nonnull (commands);
+  g_assert_nonnull (strstr (commands, "web: "));
+  g_assert_nonnull (strstr (commands, "--channel-echo"));
+
+  /* What the button does: the response, then the dialog closes. */
+  adw_message_dialog_response (dialog, "start");
+  gtk_window_close (GTK_WINDOW (dialog));
+  g_assert_true (cohort_test_wait_until (cluster_online, f, 15000));
+  g_assert_true (cohort_test_wait_until (trust_gone, NULL, 5000));
+  g_assert_true (g_file_get_contents (path, &text, &length, NULL));
+  g_assert_true (cohort_trust_check (path, text, length));
+
+  /* An edit: the title says so; Save writes it and the mark goes. */
+  profile = cohort_window_get_profile (window);
+  g_assert_false (cohort_profile_get_modified (profile));
+  g_assert_false (g_str_has_prefix (window_title (f), "•"));
+  /* A new cluster through the dialog, as a user fills it in. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.new-cluster", NULL));
+  editor = find_editor ();
+  g_assert_nonnull (editor);
+  gtk_editable_set_text (GTK_EDITABLE (editor_child (editor, "name_entry")), "second");
+  worker = g_strdup_printf ("%s --channel-echo --on-shutdown-exit 0", cohort_test_worker_path ());
+  gtk_editable_set_text (GTK_EDITABLE (editor_child (editor, "command_entry")), worker);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (editor_child (editor, "instances_spin")), 2);
+  cohort_cluster_editor_add_variable (editor, "MODE", "saved; with a semicolon");
+  spec = cohort_cluster_spec_ref (cohort_cluster_editor_get_spec (editor));
+  g_assert_true (cohort_cluster_editor_apply (editor));
+  g_assert_true (g_str_has_prefix (window_title (f), "• "));
+  /* It runs at once, beside the first, and has its page. */
+  second = cohort_supervisor_lookup (cohort_application_get_supervisor (f->app), "second");
+  g_assert_nonnull (second);
+  g_assert_true (cohort_test_wait_until (cluster_all_online, second, 15000));
+  g_assert_true (COHORT_IS_CLUSTER_PAGE (cohort_window_get_visible_page (window)));
+  g_assert_true (cohort_cluster_page_get_cluster (COHORT_CLUSTER_PAGE (cohort_window_get_visible_page (window)))
+                 == second);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.save", NULL));
+  g_assert_false (cohort_profile_get_modified (profile));
+  g_assert_false (g_str_has_prefix (window_title (f), "•"));
+  g_assert_true (g_file_get_contents (path, &saved, NULL, NULL));
+  g_assert_nonnull (strstr (saved, "[Cluster second]"));
+  /* The hand-written part is as it was. */
+  g_assert_true (g_str_has_prefix (saved, text));
+
+  /* Stopped, then opened again: trusted now, it starts without asking,
+   * and holds what was saved. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.stop-all", NULL));
+  g_assert_true (cohort_test_wait_until (all_stopped, f, 15000));
+  g_assert_true (cohort_application_open_profile (f->app, path));
+  g_assert_true (cohort_test_wait_until (window_ready, f, 20000));
+  g_assert_true (cohort_test_wait_until (cluster_online, f, 15000));
+  g_assert_false (trust_asked (NULL));
+  profile = cohort_window_get_profile (window);
+  g_assert_cmpuint (cohort_profile_get_clusters (profile)->len, ==, 2);
+  g_assert_true (cohort_cluster_spec_equal (g_ptr_array_index (cohort_profile_get_clusters (profile), 1), spec));
+  recent = cohort_application_dup_recent (f->app);
+  g_assert_cmpstr (recent[0], ==, path);
+
+  /* Delete it again, through the question: its workers go, the window
+   * says the profile changed. */
+  cohort_window_select_cluster (window, "second");
+  second = cohort_supervisor_lookup (cohort_application_get_supervisor (f->app), "second");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.delete-cluster", NULL));
+  dialog = find_message_dialog ("Delete “second”?");
+  g_assert_nonnull (dialog);
+  adw_message_dialog_response (dialog, "delete");
+  gtk_window_close (GTK_WINDOW (dialog));
+  g_assert_null (cohort_supervisor_lookup (cohort_application_get_supervisor (f->app), "second"));
+  g_assert_cmpuint (cohort_profile_get_clusters (profile)->len, ==, 1);
+  g_assert_true (g_str_has_prefix (window_title (f), "• "));
+
+  /* Closing asks about the unsaved change; Cancel keeps the window. */
+  gtk_window_close (f->window);
+  dialog = find_message_dialog ("Save Changes?");
+  g_assert_nonnull (dialog);
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "Foreign"));
+  adw_message_dialog_response (dialog, "cancel");
+  gtk_window_close (GTK_WINDOW (dialog));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (f->window)));
+  g_assert_true (cohort_profile_get_modified (profile));
+
+  f->done = TRUE;
+  cohort_supervisor_kill (cohort_application_get_supervisor (f->app));
+  g_application_quit (G_APPLICATION (f->app));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_profile (void)
+{
+  g_autofree char *worker = g_shell_quote (cohort_test_worker_path ());
+  g_autofree char *text = NULL;
+  g_autofree char *profile = NULL;
+  Fixture f = { 0 };
+
+  f.dir = cohort_test_make_dir ();
+  profile = g_build_filename (f.dir, "foreign.cohort", NULL);
+  text = g_strdup_printf ("# written by hand\n[Profile]\nName=Foreign\n\n"
+                          "[Cluster web]\n# the fixture\nCommand=%s --channel-echo --on-shutdown-exit 0\n"
+                          "Instances=1\nStopTimeout=5\n", worker);
+  g_assert_true (g_file_set_contents (profile, text, -1, NULL));
+  run_app (&f, profile, run_profile_steps);
 }
 
 static void
@@ -244,6 +493,9 @@ int
 main (int   argc,
       char *argv[])
 {
+  g_autofree char *data_home = NULL;
+  int status;
+
   /* gtk_test_init () aborts without a display; say why instead. */
   if (g_getenv ("DISPLAY") == NULL && g_getenv ("WAYLAND_DISPLAY") == NULL)
     {
@@ -252,7 +504,14 @@ main (int   argc,
       return g_test_run ();
     }
 
+  /* The trust store and the rest of the user's data: the run's own. */
+  data_home = g_dir_make_tmp ("cohort-gui-data-XXXXXX", NULL);
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+
   gtk_test_init (&argc, &argv, NULL);
   g_test_add_func ("/Cohort/GUI/window", test_window);
-  return g_test_run ();
+  g_test_add_func ("/Cohort/GUI/profile", test_profile);
+  status = g_test_run ();
+  cohort_test_remove_dir (data_home);
+  return status;
 }

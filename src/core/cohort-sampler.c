@@ -98,6 +98,13 @@ static GHashTable *stat_files;   /* pid → StatFile */
 #define STAT_FILE_IDLE_US (30 * G_USEC_PER_SEC)
 
 static void
+free_tree (gpointer data)
+{
+  if (data != NULL)
+    g_array_unref (data);
+}
+
+static void
 request_free (gpointer data)
 {
   Request *request = data;
@@ -844,7 +851,8 @@ cohort_sampler_sample_now (CohortSampler *self)
   request->wall = g_get_real_time ();
   request->pids = g_array_new (FALSE, FALSE, sizeof (GPid));
   request->readings = g_array_new (FALSE, TRUE, sizeof (Reading));
-  request->trees = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+  /* NULL for a process that could not be read (it may have just exited). */
+  request->trees = g_ptr_array_new_with_free_func (free_tree);
 
   clusters = cohort_supervisor_get_clusters (self->supervisor);
   for (guint i = 0; i < g_list_model_get_n_items (clusters); i++)

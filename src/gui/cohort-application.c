@@ -97,11 +97,55 @@ default_profile (CohortApplication *self)
   return g_build_filename (DATADIR, "cohort", "demo.cohort", NULL);
 }
 
+#define MAX_RECENT 10
+
+/* Returns: (transfer full): the recent profiles, most recent first */
+GStrv
+cohort_application_dup_recent (CohortApplication *self)
+{
+  g_return_val_if_fail (COHORT_IS_APPLICATION (self), NULL);
+
+  if (self->settings == NULL)
+    return g_new0 (char *, 1);
+  return g_settings_get_strv (self->settings, "recent-profiles");
+}
+
+/* Puts @path first in the recent profiles and makes it the last one. */
+void
+cohort_application_add_recent (CohortApplication *self,
+                               const char        *path)
+{
+  g_auto(GStrv) old = NULL;
+  g_autoptr(GStrvBuilder) builder = NULL;
+  g_auto(GStrv) recent = NULL;
+  guint n = 1;
+
+  g_return_if_fail (COHORT_IS_APPLICATION (self));
+
+  if (self->settings == NULL || path == NULL)
+    return;
+  old = g_settings_get_strv (self->settings, "recent-profiles");
+  builder = g_strv_builder_new ();
+  g_strv_builder_add (builder, path);
+  for (guint i = 0; old[i] != NULL && n < MAX_RECENT; i++)
+    if (!g_str_equal (old[i], path) && g_file_test (old[i], G_FILE_TEST_IS_REGULAR))
+      {
+        g_strv_builder_add (builder, old[i]);
+        n++;
+      }
+  recent = g_strv_builder_end (builder);
+  g_settings_set_strv (self->settings, "recent-profiles", (const char * const *) recent);
+  g_settings_set_string (self->settings, "last-profile", path);
+  if (self->window != NULL)
+    cohort_window_update_recent (self->window);
+}
+
 /**
  * cohort_application_open_profile:
  *
  * Loads @path into the window and starts its clusters; a profile with
- * errors is shown with its problems and starts nothing.
+ * errors is shown with its problems and starts nothing; one that Cohort
+ * did not save here starts once the user says so.
  */
 gboolean
 cohort_application_open_profile (CohortApplication *self,
@@ -124,10 +168,37 @@ cohort_application_open_profile (CohortApplication *self,
       return FALSE;
     }
   cohort_window_show_profile (self->window, profile, absolute);
-  cohort_supervisor_start (self->supervisor);
-  if (self->settings != NULL)
-    g_settings_set_string (self->settings, "last-profile", absolute);
+  cohort_application_add_recent (self, absolute);
+  if (cohort_profile_get_trusted (profile) || self->screenshot != NULL)
+    cohort_supervisor_start (self->supervisor);
+  else
+    cohort_window_ask_trust (self->window);
   return TRUE;
+}
+
+/* An empty, unsaved profile in the window. */
+void
+cohort_application_new_profile (CohortApplication *self)
+{
+  g_autoptr(CohortProfile) profile = cohort_profile_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (COHORT_IS_APPLICATION (self));
+
+  if (!cohort_profile_load_data (profile, "[Profile]\n", -1, NULL, &error)
+      || !cohort_supervisor_load (self->supervisor, profile, &error))
+    {
+      g_warning ("An empty profile: %s", error->message);
+      return;
+    }
+  cohort_window_show_profile (self->window, profile, NULL);
+}
+
+CohortSupervisor *
+cohort_application_get_supervisor (CohortApplication *self)
+{
+  g_return_val_if_fail (COHORT_IS_APPLICATION (self), NULL);
+  return self->supervisor;
 }
 
 GtkWindow *

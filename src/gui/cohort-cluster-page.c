@@ -35,6 +35,7 @@ struct _CohortClusterPage
   CohortGraph    *task_time_graph; /* thread clusters only */
   guint           n_samples;
   GArray         *graph_signature; /* see graph_signature () */
+  GSettings      *settings;        /* NULL without the schema */
 
   /* template */
   GtkLabel       *title_label;
@@ -52,6 +53,7 @@ struct _CohortClusterPage
   GtkColumnView  *workers_view;
   GtkTextView    *log_view;
   GtkScrolledWindow *log_scroller;
+  GtkWidget      *scroller;        /* the page's one child */
 };
 
 G_DEFINE_FINAL_TYPE (CohortClusterPage, cohort_cluster_page, GTK_TYPE_WIDGET)
@@ -271,6 +273,7 @@ update_graph_lines (CohortClusterPage *self)
       return;
     }
   g_clear_pointer (&self->graph_signature, g_array_unref);
+  g_clear_object (&self->settings);
   self->graph_signature = g_steal_pointer (&signature);
 
   cohort_graph_clear_lines (self->cpu_graph);
@@ -386,6 +389,53 @@ span_changed_cb (CohortClusterPage *self)
   get_graphs (self, graphs);
   for (guint i = 0; graphs[i] != NULL; i++)
     cohort_graph_set_span (graphs[i], span);
+}
+
+/* The span is one setting for every page, kept between runs ("graph-span":
+ * '1m', '5m' or '10m', the dropdown's items in order). */
+static const char * const span_nicks[] = { "1m", "5m", "10m" };
+
+static gboolean
+span_from_setting (GValue   *value,
+                   GVariant *variant,
+                   gpointer  data)
+{
+  const char *nick = g_variant_get_string (variant, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (span_nicks); i++)
+    if (g_str_equal (nick, span_nicks[i]))
+      {
+        g_value_set_uint (value, i);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static GVariant *
+span_to_setting (const GValue       *value,
+                 const GVariantType *type,
+                 gpointer            data)
+{
+  guint index = g_value_get_uint (value);
+
+  return index < G_N_ELEMENTS (span_nicks) ? g_variant_new_string (span_nicks[index]) : NULL;
+}
+
+static void
+bind_span (CohortClusterPage *self)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = source != NULL ? g_settings_schema_source_lookup (source, APPLICATION_ID, TRUE)
+                                                     : NULL;
+
+  G_STATIC_ASSERT (G_N_ELEMENTS (span_nicks) == G_N_ELEMENTS (spans));
+
+  /* Without the schema (a build not installed), the dropdown alone. */
+  if (schema == NULL)
+    return;
+  self->settings = g_settings_new (APPLICATION_ID);
+  g_settings_bind_with_mapping (self->settings, "graph-span", self->span_dropdown, "selected",
+                                G_SETTINGS_BIND_DEFAULT, span_from_setting, span_to_setting, NULL, NULL);
 }
 
 /* The message log */
@@ -738,9 +788,11 @@ cohort_cluster_page_dispose (GObject *object)
   CohortClusterPage *self = (CohortClusterPage *) object;
 
   gtk_widget_dispose_template (GTK_WIDGET (self), COHORT_TYPE_CLUSTER_PAGE);
+  g_clear_pointer (&self->scroller, gtk_widget_unparent);
   g_clear_object (&self->rows);
   g_clear_pointer (&self->watched, g_ptr_array_unref);
   g_clear_pointer (&self->graph_signature, g_array_unref);
+  g_clear_object (&self->settings);
   g_clear_object (&self->cluster);
   g_clear_object (&self->sampler);
 
@@ -772,6 +824,7 @@ cohort_cluster_page_class_init (CohortClusterPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CohortClusterPage, workers_view);
   gtk_widget_class_bind_template_child (widget_class, CohortClusterPage, log_view);
   gtk_widget_class_bind_template_child (widget_class, CohortClusterPage, log_scroller);
+  gtk_widget_class_bind_template_child (widget_class, CohortClusterPage, scroller);
 
   gtk_widget_class_install_action (widget_class, "cluster.scale-up", NULL, scale_up_action);
   gtk_widget_class_install_action (widget_class, "cluster.scale-down", NULL, scale_down_action);
@@ -854,6 +907,7 @@ cohort_cluster_page_new (CohortCluster *cluster,
                            self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->span_dropdown, "notify::selected", G_CALLBACK (span_changed_cb),
                            self, G_CONNECT_SWAPPED);
+  bind_span (self);
   span_changed_cb (self);
   update_header (self);
   return self;

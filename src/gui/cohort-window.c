@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cohort-window.c: a sidebar of clusters (state, workers online of
- * desired) and a page per cluster; Start All / Stop All; closing the window
- * with workers running asks, then stops them gracefully. */
+ * desired) and a page per cluster; Start All / Stop All; the open profile
+ * as a document (new, open, recent, save, save as, unsaved changes, the
+ * question before a foreign profile starts); new, edit, duplicate and
+ * delete cluster; closing the window asks about unsaved changes and
+ * running workers, then stops them gracefully. */
 
 #include "config.h"
 
@@ -9,10 +12,12 @@
 #include <math.h>
 
 #include "cohort-application.h"
+#include "cohort-cluster-editor.h"
 #include "cohort-cluster-page.h"
 #include "cohort-graph.h"
 #include "cohort-overview-page.h"
 #include "cohort-sparkline.h"
+#include "cohort-trust.h"
 #include "cohort-window.h"
 
 struct _CohortWindow
@@ -20,7 +25,10 @@ struct _CohortWindow
   AdwApplicationWindow  parent_instance;
 
   CohortSupervisor     *supervisor;
+  CohortProfile        *profile;         /* the open document; NULL before the first */
   gboolean              closing;
+  gboolean              unsaved_checked; /* the close in progress asked already */
+  guint                 page_serial;     /* names the stack's cluster pages */
 
   /* template */
   AdwToastOverlay      *toasts;
@@ -31,6 +39,8 @@ struct _CohortWindow
   GtkRevealer          *banner_revealer;
   GtkLabel             *banner_label;
   GtkStack             *pages;
+  GMenu                *recent_menu;
+  GtkWidget            *cluster_menu_button;
 };
 
 G_DEFINE_FINAL_TYPE (CohortWindow, cohort_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -142,6 +152,43 @@ make_overview_row (void)
   return row;
 }
 
+/* The page of @cluster, or NULL. */
+static GtkWidget *
+find_page (CohortWindow  *self,
+           CohortCluster *cluster)
+{
+  for (GtkWidget *page = gtk_widget_get_first_child (GTK_WIDGET (self->pages));
+       page != NULL;
+       page = gtk_widget_get_next_sibling (page))
+    if (COHORT_IS_CLUSTER_PAGE (page) && cohort_cluster_page_get_cluster (COHORT_CLUSTER_PAGE (page)) == cluster)
+      return page;
+  return NULL;
+}
+
+/* The cluster whose page is shown, or NULL. */
+static CohortCluster *
+current_cluster (CohortWindow *self)
+{
+  GtkWidget *page = gtk_stack_get_visible_child (self->pages);
+
+  return COHORT_IS_CLUSTER_PAGE (page) ? cohort_cluster_page_get_cluster (COHORT_CLUSTER_PAGE (page)) : NULL;
+}
+
+static void
+update_cluster_actions (CohortWindow *self)
+{
+  gboolean have = current_cluster (self) != NULL;
+  gboolean editable = self->profile != NULL && cohort_profile_get_n_errors (self->profile) == 0;
+
+  gtk_widget_set_visible (self->cluster_menu_button, have);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.edit-cluster", have && editable);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.duplicate-cluster", have && editable);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.delete-cluster", have && editable);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-cluster", editable);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save", editable);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.save-as", editable);
+}
+
 static void
 row_selected_cb (CohortWindow  *self,
                  GtkListBoxRow *row)
@@ -157,8 +204,9 @@ row_selected_cb (CohortWindow  *self,
       return;
     }
   cluster = g_object_get_data (G_OBJECT (row), "cluster");
-  gtk_stack_set_visible_child_name (self->pages, cohort_cluster_get_name (cluster));
+  gtk_stack_set_visible_child (self->pages, find_page (self, cluster));
   adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
+  update_cluster_actions (self);
 }
 
 /* A cluster's CPU series exists from its first sample on: looked up
@@ -224,55 +272,132 @@ cohort_window_show_problems (CohortWindow  *self,
   gtk_revealer_set_reveal_child (self->banner_revealer, text->len > 0);
 }
 
+/* "• Name" while there are unsaved changes; the file under it. */
+static void
+update_title (CohortWindow *self)
+{
+  const char *name = self->profile != NULL ? cohort_profile_get_name (self->profile) : NULL;
+  const char *path = self->profile != NULL ? cohort_profile_get_path (self->profile) : NULL;
+  g_autofree char *display = path != NULL ? g_filename_display_name (path) : NULL;
+  g_autofree char *title = NULL;
+
+  if (name == NULL || name[0] == '\0')
+    name = _("Untitled Profile");
+  title = self->profile != NULL && cohort_profile_get_modified (self->profile)
+          ? g_strdup_printf ("• %s", name) : g_strdup (name);
+  adw_window_title_set_title (self->window_title, title);
+  adw_window_title_set_subtitle (self->window_title, display != NULL ? display : _("Not saved"));
+  gtk_window_set_title (GTK_WINDOW (self), title);
+}
+
+/* Sidebar rows and pages follow the supervisor's clusters: a page per
+ * cluster, kept while the cluster stays (its log and graphs with it). */
+static void
+sync_clusters (CohortWindow *self)
+{
+  GListModel *clusters = cohort_supervisor_get_clusters (self->supervisor);
+  CohortSampler *sampler = cohort_supervisor_get_sampler (self->supervisor);
+  g_autoptr(CohortCluster) selected = NULL;
+  GtkListBoxRow *row = gtk_list_box_get_selected_row (self->cluster_list);
+  gboolean overview_selected = row != NULL && g_object_get_data (G_OBJECT (row), "overview") != NULL;
+  guint n = g_list_model_get_n_items (clusters);
+  GtkWidget *child;
+  GtkWidget *next;
+
+  if (row != NULL && g_object_get_data (G_OBJECT (row), "cluster") != NULL)
+    selected = g_object_ref (g_object_get_data (G_OBJECT (row), "cluster"));
+
+  /* Pages of clusters that are gone go with them. */
+  for (child = gtk_widget_get_first_child (GTK_WIDGET (self->pages)); child != NULL; child = next)
+    {
+      gboolean found = FALSE;
+
+      next = gtk_widget_get_next_sibling (child);
+      if (!COHORT_IS_CLUSTER_PAGE (child))
+        continue;
+      for (guint i = 0; i < n && !found; i++)
+        {
+          g_autoptr(CohortCluster) cluster = g_list_model_get_item (clusters, i);
+
+          found = cluster == cohort_cluster_page_get_cluster (COHORT_CLUSTER_PAGE (child));
+        }
+      if (!found)
+        gtk_stack_remove (self->pages, child);
+    }
+
+  g_signal_handlers_block_by_func (self->cluster_list, row_selected_cb, self);
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->cluster_list))) != NULL)
+    gtk_list_box_remove (self->cluster_list, child);
+  g_signal_handlers_unblock_by_func (self->cluster_list, row_selected_cb, self);
+
+  if (gtk_stack_get_child_by_name (self->pages, "overview") == NULL)
+    gtk_stack_add_named (self->pages, GTK_WIDGET (cohort_overview_page_new (self->supervisor)), "overview");
+  if (n > 0)
+    gtk_list_box_append (self->cluster_list, make_overview_row ());
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(CohortCluster) cluster = g_list_model_get_item (clusters, i);
+
+      if (find_page (self, cluster) == NULL)
+        {
+          g_autofree char *page_name = g_strdup_printf ("cluster-%u", ++self->page_serial);
+
+          gtk_stack_add_named (self->pages, GTK_WIDGET (cohort_cluster_page_new (cluster, sampler)), page_name);
+        }
+      gtk_list_box_append (self->cluster_list, make_row (cluster, i));
+    }
+
+  /* The same selection if it is still there; else several clusters: the
+   * overview first; one: that cluster. */
+  if (selected != NULL && find_page (self, selected) != NULL)
+    cohort_window_select_cluster (self, cohort_cluster_get_name (selected));
+  else if (overview_selected && n > 0)
+    gtk_list_box_select_row (self->cluster_list, gtk_list_box_get_row_at_index (self->cluster_list, 0));
+  else if (n > 1)
+    gtk_list_box_select_row (self->cluster_list, gtk_list_box_get_row_at_index (self->cluster_list, 0));
+  else if (n == 1)
+    gtk_list_box_select_row (self->cluster_list, gtk_list_box_get_row_at_index (self->cluster_list, 1));
+  else
+    gtk_stack_set_visible_child_name (self->pages, "empty");
+  update_cluster_actions (self);
+}
+
+static void
+clusters_changed_cb (CohortWindow *self)
+{
+  sync_clusters (self);
+}
+
 /**
  * cohort_window_show_profile:
  *
- * Shows the supervisor's clusters (already loaded from @profile).
+ * Makes @profile the window's document and shows the supervisor's
+ * clusters (already loaded from it).
  */
 void
 cohort_window_show_profile (CohortWindow  *self,
                             CohortProfile *profile,
                             const char    *path)
 {
-  GListModel *clusters = cohort_supervisor_get_clusters (self->supervisor);
-  CohortSampler *sampler = cohort_supervisor_get_sampler (self->supervisor);
-  g_autofree char *display = NULL;
-  GtkWidget *child;
-
   g_return_if_fail (COHORT_IS_WINDOW (self));
+  g_return_if_fail (COHORT_IS_PROFILE (profile));
 
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->cluster_list))) != NULL)
-    gtk_list_box_remove (self->cluster_list, child);
+  if (self->profile != NULL)
+    g_signal_handlers_disconnect_by_func (self->profile, update_title, self);
+  g_set_object (&self->profile, profile);
+  g_signal_connect_object (profile, "notify::modified", G_CALLBACK (update_title), self, G_CONNECT_SWAPPED);
 
-  if (gtk_stack_get_child_by_name (self->pages, "overview") == NULL)
-    gtk_stack_add_named (self->pages, GTK_WIDGET (cohort_overview_page_new (self->supervisor)), "overview");
-  if (g_list_model_get_n_items (clusters) > 0)
-    gtk_list_box_append (self->cluster_list, make_overview_row ());
-
-  for (guint i = 0; i < g_list_model_get_n_items (clusters); i++)
-    {
-      g_autoptr(CohortCluster) cluster = g_list_model_get_item (clusters, i);
-      const char *name = cohort_cluster_get_name (cluster);
-      GtkWidget *old = gtk_stack_get_child_by_name (self->pages, name);
-
-      if (old != NULL)
-        gtk_stack_remove (self->pages, old);
-      gtk_stack_add_named (self->pages, GTK_WIDGET (cohort_cluster_page_new (cluster, sampler)), name);
-      gtk_list_box_append (self->cluster_list, make_row (cluster, i));
-    }
-
-  display = path != NULL ? g_filename_display_name (path) : NULL;
-  adw_window_title_set_title (self->window_title, cohort_profile_get_name (profile));
-  adw_window_title_set_subtitle (self->window_title, display);
+  update_title (self);
   cohort_window_show_problems (self, profile);
+  sync_clusters (self);
+}
 
-  /* Several clusters: the overview first; one: that cluster. */
-  if (g_list_model_get_n_items (clusters) > 1)
-    gtk_list_box_select_row (self->cluster_list, gtk_list_box_get_row_at_index (self->cluster_list, 0));
-  else if (g_list_model_get_n_items (clusters) == 1)
-    gtk_list_box_select_row (self->cluster_list, gtk_list_box_get_row_at_index (self->cluster_list, 1));
-  else
-    gtk_stack_set_visible_child_name (self->pages, "empty");
+CohortProfile *
+cohort_window_get_profile (CohortWindow *self)
+{
+  g_return_val_if_fail (COHORT_IS_WINDOW (self), NULL);
+  return self->profile;
 }
 
 void
@@ -300,6 +425,122 @@ cohort_window_get_visible_page (CohortWindow *self)
 {
   g_return_val_if_fail (COHORT_IS_WINDOW (self), NULL);
   return gtk_stack_get_visible_child (self->pages);
+}
+
+/* Trust: a profile that Cohort did not save here may run anything. Its
+ * commands are shown, and nothing starts until the user says so. */
+
+static void
+trust_response_cb (AdwMessageDialog *dialog,
+                   const char       *response,
+                   CohortWindow     *self)
+{
+  if (!g_str_equal (response, "start") || self->profile == NULL)
+    return;
+
+  /* Asked once: the same file, unchanged, starts without asking again. */
+  if (cohort_profile_get_path (self->profile) != NULL)
+    {
+      gsize length = 0;
+      g_autofree char *data = cohort_profile_to_data (self->profile, &length);
+
+      cohort_trust_remember (cohort_profile_get_path (self->profile), data, length);
+    }
+  if (cohort_supervisor_start (self->supervisor) > 0)
+    adw_toast_overlay_add_toast (self->toasts, adw_toast_new (_("Some clusters could not start")));
+}
+
+/* The commands a profile runs, one a line, for the question. */
+static char *
+describe_commands (CohortProfile *profile)
+{
+  GPtrArray *clusters = cohort_profile_get_clusters (profile);
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < clusters->len; i++)
+    {
+      CohortClusterSpec *spec = g_ptr_array_index (clusters, i);
+
+      if (text->len > 0)
+        g_string_append_c (text, '\n');
+      if (spec->kind == COHORT_CLUSTER_KIND_PROCESS)
+        {
+          g_string_append_printf (text, "%s: %s", spec->name, spec->command);
+          if (spec->working_directory != NULL)
+            {
+              g_autofree char *dir = g_filename_display_name (spec->working_directory);
+
+              /* Translators: after a command: the folder it runs in */
+              g_string_append_printf (text, _("\n    in %s"), dir);
+            }
+        }
+      else
+        /* Translators: a thread cluster runs one of Cohort's own tasks */
+        g_string_append_printf (text, _("%s: Cohort's task “%s” on threads"), spec->name,
+                                spec->task != NULL ? spec->task : _("messages only"));
+    }
+  return g_string_free (text, FALSE);
+}
+
+void
+cohort_window_ask_trust (CohortWindow *self)
+{
+  AdwMessageDialog *dialog;
+  GtkWidget *scroller;
+  GtkWidget *label;
+  g_autofree char *commands = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *base = NULL;
+
+  g_return_if_fail (COHORT_IS_WINDOW (self));
+  g_return_if_fail (self->profile != NULL);
+
+  commands = describe_commands (self->profile);
+  base = g_path_get_basename (cohort_profile_get_path (self->profile));
+  body = g_strdup_printf (_("“%s” was not saved by Cohort on this computer. Starting it runs these commands "
+                            "as you, with your files. Start it only if you trust where it came from."), base);
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), _("Start This Profile?"), body));
+
+  label = gtk_label_new (commands);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
+  gtk_widget_add_css_class (label, "monospace");
+  gtk_widget_add_css_class (label, "cohort-commands");
+  scroller = gtk_scrolled_window_new ();
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+  gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (scroller), TRUE);
+  gtk_scrolled_window_set_max_content_height (GTK_SCROLLED_WINDOW (scroller), 240);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), label);
+  gtk_widget_add_css_class (scroller, "card");
+  adw_message_dialog_set_extra_child (dialog, scroller);
+
+  adw_message_dialog_add_responses (dialog, "keep", _("Open _Without Starting"), "start", _("_Start"), NULL);
+  adw_message_dialog_set_response_appearance (dialog, "start", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (dialog, "keep");
+  adw_message_dialog_set_close_response (dialog, "keep");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (trust_response_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* Recent profiles, most recent first, as the application keeps them. */
+void
+cohort_window_update_recent (CohortWindow *self)
+{
+  CohortApplication *app = COHORT_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+  g_auto(GStrv) recent = app != NULL ? cohort_application_dup_recent (app) : NULL;
+
+  g_menu_remove_all (self->recent_menu);
+  for (guint i = 0; recent != NULL && recent[i] != NULL; i++)
+    {
+      g_autofree char *base = g_path_get_basename (recent[i]);
+      g_autofree char *label = g_filename_display_name (base);
+      g_autoptr(GMenuItem) item = g_menu_item_new (label, NULL);
+
+      g_menu_item_set_action_and_target_value (item, "win.open-recent", g_variant_new_bytestring (recent[i]));
+      g_menu_append_item (self->recent_menu, item);
+    }
 }
 
 /* Actions */
@@ -332,6 +573,215 @@ show_sidebar_action (GtkWidget  *widget,
 }
 
 static void
+show_error (CohortWindow *self,
+            const char   *heading,
+            const char   *message)
+{
+  AdwMessageDialog *alert = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), heading, message));
+
+  adw_message_dialog_add_response (alert, "close", _("_Close"));
+  gtk_window_present (GTK_WINDOW (alert));
+}
+
+static CohortApplication *
+get_app (CohortWindow *self)
+{
+  return COHORT_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+}
+
+/* What to do once unsaved changes are saved or let go. */
+typedef void (*Then) (CohortWindow *self,
+                      const char   *path);
+
+typedef struct
+{
+  CohortWindow *self;
+  Then          then;
+  char         *path;
+} Pending;
+
+static Pending *
+pending_new (CohortWindow *self,
+             Then          then,
+             const char   *path)
+{
+  Pending *pending = g_new0 (Pending, 1);
+
+  pending->self = g_object_ref (self);
+  pending->then = then;
+  pending->path = g_strdup (path);
+  return pending;
+}
+
+static void
+pending_free (Pending *pending)
+{
+  g_object_unref (pending->self);
+  g_free (pending->path);
+  g_free (pending);
+}
+
+static void
+pending_run (Pending *pending)
+{
+  if (pending->then != NULL)
+    pending->then (pending->self, pending->path);
+  pending_free (pending);
+}
+
+static gboolean
+save_to (CohortWindow *self,
+         const char   *path)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!cohort_profile_save (self->profile, path, &error))
+    {
+      show_error (self, _("Could Not Save the Profile"), error->message);
+      return FALSE;
+    }
+  cohort_application_add_recent (get_app (self), cohort_profile_get_path (self->profile));
+  update_title (self);
+  return TRUE;
+}
+
+static void
+save_as_response_cb (GtkNativeDialog *dialog,
+                     int              response,
+                     Pending         *pending)
+{
+  CohortWindow *self = pending->self;
+  g_autoptr(GFile) file = response == GTK_RESPONSE_ACCEPT ? gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog)) : NULL;
+  g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+
+  g_object_unref (dialog);
+  if (path != NULL && !g_str_has_suffix (path, ".cohort"))
+    {
+      char *with_suffix = g_strconcat (path, ".cohort", NULL);
+
+      g_free (path);
+      path = with_suffix;
+    }
+  if (path != NULL && self->profile != NULL && save_to (self, path))
+    pending_run (pending);
+  else
+    pending_free (pending);
+}
+
+/* Save As, then @then; nothing when cancelled. */
+static void
+save_as (CohortWindow *self,
+         Then          then,
+         const char   *then_path)
+{
+  GtkFileChooserNative *dialog;
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+  const char *name = cohort_profile_get_name (self->profile);
+  const char *path = cohort_profile_get_path (self->profile);
+  g_autofree char *suggested = g_strdup_printf ("%s.cohort", name != NULL && name[0] != '\0' ? name : _("Untitled"));
+
+  dialog = gtk_file_chooser_native_new (_("Save Profile"), GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_SAVE,
+                                        _("_Save"), _("_Cancel"));
+  gtk_file_filter_set_name (filter, _("Cohort profiles"));
+  gtk_file_filter_add_pattern (filter, "*.cohort");
+  gtk_file_filter_add_mime_type (filter, "application/x-cohort-profile");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);
+  if (path != NULL)
+    {
+      g_autoptr(GFile) file = g_file_new_for_path (path);
+
+      gtk_file_chooser_set_file (GTK_FILE_CHOOSER (dialog), file, NULL);
+    }
+  else
+    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), suggested);
+  g_signal_connect (dialog, "response", G_CALLBACK (save_as_response_cb), pending_new (self, then, then_path));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+/* Save (As, for a profile never saved), then @then. */
+static void
+save (CohortWindow *self,
+      Then          then,
+      const char   *then_path)
+{
+  if (cohort_profile_get_path (self->profile) == NULL)
+    save_as (self, then, then_path);
+  else if (save_to (self, NULL) && then != NULL)
+    then (self, then_path);
+}
+
+/* The dialog holds the pending step; the first response takes it. */
+static void
+unsaved_response_cb (AdwMessageDialog *dialog,
+                     const char       *response,
+                     gpointer          data)
+{
+  Pending *pending = g_object_steal_data (G_OBJECT (dialog), "pending");
+
+  if (pending == NULL)
+    return;
+  if (g_str_equal (response, "discard"))
+    pending_run (pending);
+  else if (g_str_equal (response, "save"))
+    {
+      save (pending->self, pending->then, pending->path);
+      pending_free (pending);
+    }
+  else
+    pending_free (pending);
+}
+
+/* Runs @then at once, or after asking what to do with unsaved changes. */
+static void
+confirm_unsaved (CohortWindow *self,
+                 Then          then,
+                 const char   *path)
+{
+  AdwMessageDialog *dialog;
+  const char *name;
+  g_autofree char *body = NULL;
+
+  if (self->profile == NULL || !cohort_profile_get_modified (self->profile))
+    {
+      then (self, path);
+      return;
+    }
+
+  name = cohort_profile_get_name (self->profile);
+  body = g_strdup_printf (_("“%s” has changes that are not saved. Changes which are not saved will be lost."),
+                          name != NULL && name[0] != '\0' ? name : _("Untitled Profile"));
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), _("Save Changes?"), body));
+  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "discard", _("_Discard"),
+                                    "save", _("_Save"), NULL);
+  adw_message_dialog_set_response_appearance (dialog, "discard", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_response_appearance (dialog, "save", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (dialog, "save");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  g_object_set_data_full (G_OBJECT (dialog), "pending", pending_new (self, then, path), (GDestroyNotify) pending_free);
+  g_signal_connect (dialog, "response", G_CALLBACK (unsaved_response_cb), NULL);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* Another profile replaces this one only once its workers are stopped. */
+static gboolean
+refuse_while_running (CohortWindow *self)
+{
+  if (!cohort_supervisor_get_running (self->supervisor))
+    return FALSE;
+  adw_toast_overlay_add_toast (self->toasts,
+                               adw_toast_new (_("Stop the running clusters before opening another profile")));
+  return TRUE;
+}
+
+static void
+open_path (CohortWindow *self,
+           const char   *path)
+{
+  if (!refuse_while_running (self))
+    cohort_application_open_profile (get_app (self), path);
+}
+
+static void
 open_response_cb (GtkNativeDialog *dialog,
                   int              response,
                   CohortWindow    *self)
@@ -342,8 +792,7 @@ open_response_cb (GtkNativeDialog *dialog,
       g_autofree char *path = g_file_get_path (file);
 
       if (path != NULL)
-        cohort_application_open_profile (COHORT_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))),
-                                         path);
+        confirm_unsaved (self, open_path, path);
     }
   g_object_unref (dialog);
 }
@@ -357,12 +806,8 @@ open_action (GtkWidget  *widget,
   GtkFileChooserNative *dialog;
   g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
 
-  if (cohort_supervisor_get_running (self->supervisor))
-    {
-      adw_toast_overlay_add_toast (self->toasts,
-                                   adw_toast_new (_("Stop the running clusters before opening another profile")));
-      return;
-    }
+  if (refuse_while_running (self))
+    return;
   dialog = gtk_file_chooser_native_new (_("Open Profile"), GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_OPEN,
                                         _("_Open"), _("_Cancel"));
   gtk_file_filter_set_name (filter, _("Cohort profiles"));
@@ -371,6 +816,242 @@ open_action (GtkWidget  *widget,
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);
   g_signal_connect (dialog, "response", G_CALLBACK (open_response_cb), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+open_recent_action (GtkWidget  *widget,
+                    const char *name,
+                    GVariant   *param)
+{
+  CohortWindow *self = COHORT_WINDOW (widget);
+
+  if (!refuse_while_running (self))
+    confirm_unsaved (self, open_path, g_variant_get_bytestring (param));
+}
+
+static void
+new_profile (CohortWindow *self,
+             const char   *unused)
+{
+  if (!refuse_while_running (self))
+    cohort_application_new_profile (get_app (self));
+}
+
+static void
+new_profile_action (GtkWidget  *widget,
+                    const char *name,
+                    GVariant   *param)
+{
+  CohortWindow *self = COHORT_WINDOW (widget);
+
+  if (!refuse_while_running (self))
+    confirm_unsaved (self, new_profile, NULL);
+}
+
+static void
+save_action (GtkWidget  *widget,
+             const char *name,
+             GVariant   *param)
+{
+  CohortWindow *self = COHORT_WINDOW (widget);
+
+  if (self->profile != NULL)
+    save (self, NULL, NULL);
+}
+
+static void
+save_as_action (GtkWidget  *widget,
+                const char *name,
+                GVariant   *param)
+{
+  CohortWindow *self = COHORT_WINDOW (widget);
+
+  if (self->profile != NULL)
+    save_as (self, NULL, NULL);
+}
+
+/* Clusters: new, edit, duplicate, delete. The profile changes first (its
+ * text, as saving will write it), then the running clusters; if they
+ * refuse (a port in use), the profile goes back. */
+
+static GStrv
+taken_names (CohortWindow *self,
+             const char   *except)
+{
+  GListModel *clusters = cohort_supervisor_get_clusters (self->supervisor);
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (clusters); i++)
+    {
+      g_autoptr(CohortCluster) cluster = g_list_model_get_item (clusters, i);
+
+      if (except == NULL || !g_str_equal (except, cohort_cluster_get_name (cluster)))
+        g_strv_builder_add (builder, cohort_cluster_get_name (cluster));
+    }
+  return g_strv_builder_end (builder);
+}
+
+static CohortClusterSpec *
+profile_spec (CohortWindow *self,
+              const char   *name)
+{
+  GPtrArray *clusters = cohort_profile_get_clusters (self->profile);
+
+  for (guint i = 0; i < clusters->len; i++)
+    {
+      CohortClusterSpec *spec = g_ptr_array_index (clusters, i);
+
+      if (g_str_equal (spec->name, name))
+        return spec;
+    }
+  return NULL;
+}
+
+static void
+editor_apply_cb (CohortClusterEditor *editor,
+                 CohortClusterSpec   *spec,
+                 const char          *old_name,
+                 CohortWindow        *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CohortClusterSpec) before = NULL;
+  gboolean applied;
+
+  if (self->profile == NULL)
+    return;
+  if (old_name != NULL && profile_spec (self, old_name) != NULL)
+    before = cohort_cluster_spec_ref (profile_spec (self, old_name));
+
+  /* Problems show in the dialog, which stays open with the edit. */
+  if (!cohort_profile_put_cluster (self->profile, old_name, spec, &error))
+    {
+      cohort_cluster_editor_set_apply_error (editor, error->message);
+      return;
+    }
+
+  if (old_name == NULL)
+    applied = cohort_supervisor_add_cluster (self->supervisor, spec, &error) != NULL;
+  else
+    applied = cohort_supervisor_replace_cluster (self->supervisor, old_name, spec, &error);
+  if (!applied)
+    {
+      /* Back as it was: the running clusters did not change. */
+      if (before != NULL)
+        cohort_profile_put_cluster (self->profile, spec->name, before, NULL);
+      else
+        cohort_profile_remove_cluster (self->profile, spec->name);
+      cohort_cluster_editor_set_apply_error (editor, error->message);
+      return;
+    }
+
+  /* The editor closes itself once this returns without an error. */
+  sync_clusters (self);
+  cohort_window_select_cluster (self, spec->name);
+}
+
+static void
+open_editor (CohortWindow      *self,
+             CohortClusterSpec *spec,
+             CohortCluster     *cluster)
+{
+  const char *path = cohort_profile_get_path (self->profile);
+  g_autofree char *base_dir = path != NULL ? g_path_get_dirname (path) : g_get_current_dir ();
+  g_auto(GStrv) taken = taken_names (self, cluster != NULL ? cohort_cluster_get_name (cluster) : NULL);
+  CohortClusterEditor *editor;
+
+  editor = cohort_cluster_editor_new (GTK_WINDOW (self), spec, cluster, base_dir, (const char * const *) taken);
+  g_signal_connect_object (editor, "apply", G_CALLBACK (editor_apply_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (editor));
+}
+
+static void
+new_cluster_action (GtkWidget  *widget,
+                    const char *name,
+                    GVariant   *param)
+{
+  CohortWindow *self = COHORT_WINDOW (widget);
+
+  if (self->profile != NULL)
+    open_editor (self, NULL, NULL);
+}
+
+static void
+edit_cluster_action (GtkWidget  *widget,
+                     const char *name,
+                     GVariant   *param)
+{
+  CohortWindow *self = COHORT_WINDOW (widget);
+  CohortCluster *cluster = current_cluster (self);
+  CohortClusterSpec *spec = cluster != NULL ? profile_spec (self, cohort_cluster_get_name (cluster)) : NULL;
+
+  if (spec != NULL)
+    open_editor (self, spec, cluster);
+}
+
+static void
+duplicate_cluster_action (GtkWidget  *widget,
+                          const char *name,
+                          GVariant   *param)
+{
+  CohortWindow *self = COHORT_WINDOW (widget);
+  CohortCluster *cluster = current_cluster (self);
+  CohortClusterSpec *spec = cluster != NULL ? profile_spec (self, cohort_cluster_get_name (cluster)) : NULL;
+  g_autoptr(CohortClusterSpec) copy = NULL;
+  g_auto(GStrv) taken = NULL;
+
+  if (spec == NULL)
+    return;
+  /* A copy under a new name, in the editor: a shared port, say, wants
+   * changing before it runs beside the original. */
+  taken = taken_names (self, NULL);
+  copy = cohort_cluster_spec_copy (spec);
+  g_free (copy->name);
+  copy->name = cohort_cluster_editor_unique_name (spec->name, (const char * const *) taken);
+  open_editor (self, copy, NULL);
+}
+
+static void
+delete_response_cb (AdwMessageDialog *dialog,
+                    const char       *response,
+                    CohortWindow     *self)
+{
+  const char *name = g_object_get_data (G_OBJECT (dialog), "cluster-name");
+  g_autoptr(GError) error = NULL;
+
+  if (!g_str_equal (response, "delete") || self->profile == NULL)
+    return;
+  if (!cohort_supervisor_remove_cluster (self->supervisor, name, &error))
+    {
+      show_error (self, _("Could Not Delete the Cluster"), error->message);
+      return;
+    }
+  cohort_profile_remove_cluster (self->profile, name);
+  sync_clusters (self);
+}
+
+static void
+delete_cluster_action (GtkWidget  *widget,
+                       const char *name,
+                       GVariant   *param)
+{
+  CohortWindow *self = COHORT_WINDOW (widget);
+  CohortCluster *cluster = current_cluster (self);
+  AdwMessageDialog *dialog;
+  g_autofree char *heading = NULL;
+
+  if (cluster == NULL)
+    return;
+  heading = g_strdup_printf (_("Delete “%s”?"), cohort_cluster_get_name (cluster));
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), heading,
+    _("Its workers are stopped gracefully and the cluster is removed from the profile. "
+      "The file changes when the profile is saved.")));
+  g_object_set_data_full (G_OBJECT (dialog), "cluster-name", g_strdup (cohort_cluster_get_name (cluster)), g_free);
+  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "delete", _("_Delete"), NULL);
+  adw_message_dialog_set_response_appearance (dialog, "delete", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (dialog, "cancel");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (delete_response_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 /* Closing with workers running asks, then stops them gracefully. */
@@ -396,11 +1077,28 @@ close_response_cb (AdwMessageDialog *dialog,
   stopped_cb (self);
 }
 
+static void
+close_after_save (CohortWindow *self,
+                  const char   *unused)
+{
+  self->unsaved_checked = TRUE;
+  gtk_window_close (GTK_WINDOW (self));
+}
+
 static gboolean
 cohort_window_close_request (GtkWindow *window)
 {
   CohortWindow *self = COHORT_WINDOW (window);
   AdwMessageDialog *dialog;
+
+  /* Unsaved changes first, then running workers. */
+  if (!self->closing && !self->unsaved_checked
+      && self->profile != NULL && cohort_profile_get_modified (self->profile))
+    {
+      confirm_unsaved (self, close_after_save, NULL);
+      return TRUE;
+    }
+  self->unsaved_checked = FALSE;
 
   if (self->closing || !cohort_supervisor_get_running (self->supervisor))
     return GTK_WINDOW_CLASS (cohort_window_parent_class)->close_request (window);
@@ -432,6 +1130,7 @@ cohort_window_dispose (GObject *object)
   CohortWindow *self = (CohortWindow *) object;
 
   gtk_widget_dispose_template (GTK_WIDGET (self), COHORT_TYPE_WINDOW);
+  g_clear_object (&self->profile);
   g_clear_object (&self->supervisor);
 
   G_OBJECT_CLASS (cohort_window_parent_class)->dispose (object);
@@ -456,12 +1155,29 @@ cohort_window_class_init (CohortWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CohortWindow, banner_revealer);
   gtk_widget_class_bind_template_child (widget_class, CohortWindow, banner_label);
   gtk_widget_class_bind_template_child (widget_class, CohortWindow, pages);
+  gtk_widget_class_bind_template_child (widget_class, CohortWindow, recent_menu);
+  gtk_widget_class_bind_template_child (widget_class, CohortWindow, cluster_menu_button);
 
   gtk_widget_class_install_action (widget_class, "win.start-all", NULL, start_all_action);
   gtk_widget_class_install_action (widget_class, "win.stop-all", NULL, stop_all_action);
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
+  gtk_widget_class_install_action (widget_class, "win.open-recent", "ay", open_recent_action);
+  gtk_widget_class_install_action (widget_class, "win.new-profile", NULL, new_profile_action);
+  gtk_widget_class_install_action (widget_class, "win.save", NULL, save_action);
+  gtk_widget_class_install_action (widget_class, "win.save-as", NULL, save_as_action);
+  gtk_widget_class_install_action (widget_class, "win.new-cluster", NULL, new_cluster_action);
+  gtk_widget_class_install_action (widget_class, "win.edit-cluster", NULL, edit_cluster_action);
+  gtk_widget_class_install_action (widget_class, "win.duplicate-cluster", NULL, duplicate_cluster_action);
+  gtk_widget_class_install_action (widget_class, "win.delete-cluster", NULL, delete_cluster_action);
   gtk_widget_class_install_action (widget_class, "win.show-sidebar", NULL, show_sidebar_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "win.save", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.save-as", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK, "win.new-cluster", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.new-profile", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.edit-cluster", NULL);
 }
 
 static void
@@ -486,5 +1202,9 @@ cohort_window_new (GtkApplication   *application,
   self->supervisor = g_object_ref (supervisor);
   g_signal_connect_object (cohort_supervisor_get_sampler (supervisor), "sampled", G_CALLBACK (sampled_cb),
                            self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (cohort_supervisor_get_clusters (supervisor), "items-changed",
+                           G_CALLBACK (clusters_changed_cb), self, G_CONNECT_SWAPPED);
+  update_cluster_actions (self);
+  cohort_window_update_recent (self);
   return self;
 }

@@ -24,5 +24,8 @@ void          cohort_window_show_problems   (CohortWindow     *self,
 void          cohort_window_select_cluster  (CohortWindow     *self,
                                              const char       *name);
 GtkWidget    *cohort_window_get_visible_page (CohortWindow    *self);
+CohortProfile *cohort_window_get_profile    (CohortWindow     *self);
+void          cohort_window_ask_trust       (CohortWindow     *self);
+void          cohort_window_update_recent   (CohortWindow     *self);
 
 G_END_DECLS
