@@ -90,6 +90,7 @@
 #include "cohort-graph.h"
 #include "cohort-sampler.h"
 #include "cohort-test-util.h"
+#include "cohort-trust.h"
 #include "cohort-window.h"
 
 static char  *opt_fill = NULL;
@@ -827,6 +828,9 @@ main (int   argc,
       g_printerr ("bench-window: %s\n", error->message);
       return 2;
     }
+  /* As if Cohort had saved it, in a trust store of the run's own. */
+  g_setenv ("XDG_DATA_HOME", dir, TRUE);
+  cohort_trust_remember (profile, text, strlen (text));
   app_argv[1] = profile;
 
   b.graphs = g_ptr_array_new ();
