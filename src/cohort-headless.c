@@ -321,6 +321,14 @@ cohort_headless_handle_local_options (GApplication *application,
 
   /* Running a profile. */
   g_variant_dict_lookup (options, G_OPTION_REMAINING, "^as", &files);
+  if ((files == NULL || files[0] == NULL) && !g_variant_dict_contains (options, "headless"))
+    {
+      /* `cohort` with no display: what the window would have opened. */
+      g_strfreev (files);
+      files = g_new0 (char *, 2);
+      files[0] = cohort_control_default_profile ();
+      g_printerr (_("cohort: running %s\n"), files[0]);
+    }
   if (files == NULL || files[0] == NULL)
     {
       g_printerr (_("cohort: name a profile to run, for example: cohort --headless data/demo.cohort\n"));

@@ -21,6 +21,7 @@ typedef struct
   char        *out_path;
   char        *err_path;
   GSubprocess *cohort;
+  const char  *default_profile;   /* COHORT_DEMO_PROFILE for cohort, if set */
 } Fixture;
 
 static void
@@ -96,6 +97,11 @@ spawn_cohort (Fixture            *f,
   g_subprocess_launcher_set_stdout_file_path (launcher, f->out_path);
   g_subprocess_launcher_set_stderr_file_path (launcher, f->err_path);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  /* Never the window, even under xvfb-run. */
+  g_subprocess_launcher_unsetenv (launcher, "DISPLAY");
+  g_subprocess_launcher_unsetenv (launcher, "WAYLAND_DISPLAY");
+  if (f->default_profile != NULL)
+    g_subprocess_launcher_setenv (launcher, "COHORT_DEMO_PROFILE", f->default_profile, TRUE);
   g_subprocess_launcher_set_child_setup (launcher, die_with_test, NULL, NULL);
   f->cohort = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
@@ -215,6 +221,35 @@ test_no_cluster (Fixture       *f,
   g_assert_cmpint (run_cohort (f, args), ==, 2);
   err = read_file (f->err_path);
   g_assert_nonnull (strstr (err, "the profile has no cluster: nothing to run"));
+}
+
+/* `cohort` alone with no display runs, headless, what the window would
+ * have opened: here the demo profile (no GSettings schema in the tests). */
+static void
+test_no_display_default (Fixture       *f,
+                         gconstpointer  data)
+{
+  const char *args[] = { NULL };
+  g_autofree char *err = NULL;
+
+  write_profile (f, "[Profile]\nName=Default\n");
+  f->default_profile = f->profile;
+  g_assert_cmpint (run_cohort (f, args), ==, 2);
+  err = read_file (f->err_path);
+  g_assert_nonnull (strstr (err, "no display: running headless"));
+  g_assert_nonnull (strstr (err, "p.cohort"));
+  g_assert_nonnull (strstr (err, "the profile has no cluster: nothing to run"));
+
+  /* --headless with no profile still asks for one. */
+  {
+    const char *headless[] = { "--headless", NULL };
+
+    g_clear_object (&f->cohort);
+    g_assert_cmpint (run_cohort (f, headless), ==, 2);
+    g_free (err);
+    err = read_file (f->err_path);
+    g_assert_nonnull (strstr (err, "name a profile to run"));
+  }
 }
 
 static void
@@ -399,6 +434,7 @@ main (int   argc,
   ADD ("/Cohort/Headless/missing-profile", test_missing_profile);
   ADD ("/Cohort/Headless/no-cluster", test_no_cluster);
   ADD ("/Cohort/Headless/check", test_check);
+  ADD ("/Cohort/Headless/no-display-default", test_no_display_default);
   ADD ("/Cohort/Headless/sigint-stops-gracefully", test_sigint_stops_gracefully);
   ADD ("/Cohort/Headless/sigkill-takes-workers", test_sigkill_takes_workers);
   ADD ("/Cohort/Headless/demo-serves", test_demo_serves);

@@ -102,6 +102,37 @@ cohort_control_add_options (GApplication *application)
       "--reload, --restart, --start, --stop, --export or --quit controls the running instance."));
 }
 
+/**
+ * cohort_control_default_profile:
+ *
+ * What `cohort` with no profile runs, in the window or headless: the
+ * profile opened last (GSettings "last-profile", when the schema is
+ * installed and the file still exists), else the demo profile
+ * ($COHORT_DEMO_PROFILE in a build tree, else the installed one).
+ *
+ * Returns: (transfer full): a path
+ */
+char *
+cohort_control_default_profile (void)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = source != NULL ? g_settings_schema_source_lookup (source, APPLICATION_ID, TRUE)
+                                                     : NULL;
+  const char *demo = g_getenv ("COHORT_DEMO_PROFILE");
+
+  if (schema != NULL)
+    {
+      g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+      g_autofree char *last = g_settings_get_string (settings, "last-profile");
+
+      if (last[0] != '\0' && g_file_test (last, G_FILE_TEST_IS_REGULAR))
+        return g_steal_pointer (&last);
+    }
+  if (demo != NULL && g_file_test (demo, G_FILE_TEST_IS_REGULAR))
+    return g_strdup (demo);
+  return g_build_filename (DATADIR, "cohort", "demo.cohort", NULL);
+}
+
 /* Whether the options are a command for the running instance. */
 gboolean
 cohort_control_wants_instance (GVariantDict *options)

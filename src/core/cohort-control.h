@@ -27,4 +27,6 @@ int            cohort_control_run                  (CohortControl           *sel
                                                     GApplicationCommandLine *command_line);
 void           cohort_control_finish_all           (CohortControl           *self);
 
+char          *cohort_control_default_profile      (void);
+
 G_END_DECLS

@@ -84,18 +84,6 @@ screenshot_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static char *
-default_profile (CohortApplication *self)
-{
-  g_autofree char *last = self->settings != NULL ? g_settings_get_string (self->settings, "last-profile") : NULL;
-  const char *demo = g_getenv ("COHORT_DEMO_PROFILE");
-
-  if (last != NULL && last[0] != '\0' && g_file_test (last, G_FILE_TEST_IS_REGULAR))
-    return g_steal_pointer (&last);
-  if (demo != NULL && g_file_test (demo, G_FILE_TEST_IS_REGULAR))
-    return g_strdup (demo);
-  return g_build_filename (DATADIR, "cohort", "demo.cohort", NULL);
-}
 
 #define MAX_RECENT 10
 
@@ -505,7 +493,7 @@ cohort_application_command_line (GApplication            *application,
                                self, 0);
     }
 
-  path = self->first_path != NULL ? g_strdup (self->first_path) : default_profile (self);
+  path = self->first_path != NULL ? g_strdup (self->first_path) : cohort_control_default_profile ();
   cohort_application_open_profile (self, path);
   gtk_window_present (GTK_WINDOW (self->window));
 
