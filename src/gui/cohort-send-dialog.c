@@ -2,7 +2,8 @@
 /* cohort-send-dialog.c: a small window to send a message: the target (the
  * cluster or one worker), a JSON editor validated as you type (Send stays
  * disabled, with the reason shown, while the text is not valid JSON), and
- * the recently sent messages to pick from. */
+ * the recently sent messages to pick from. The layout is the template
+ * ui/cohort-send-dialog.ui. */
 
 #include "config.h"
 
@@ -18,9 +19,11 @@ struct _CohortSendDialog
   AdwWindow      parent_instance;
 
   CohortCluster *cluster;
+  GArray        *target_ids;   /* int: -1 for the cluster */
+
+  /* template */
   GtkDropDown   *target;
   GtkStringList *targets;
-  GArray        *target_ids;   /* int: -1 for the cluster */
   GtkTextView   *editor;
   GtkLabel      *status;
   GtkButton     *send_button;
@@ -158,6 +161,7 @@ cohort_send_dialog_dispose (GObject *object)
 
   g_clear_object (&self->cluster);
   g_clear_pointer (&self->target_ids, g_array_unref);
+  gtk_widget_dispose_template (GTK_WIDGET (self), COHORT_TYPE_SEND_DIALOG);
 
   G_OBJECT_CLASS (cohort_send_dialog_parent_class)->dispose (object);
 }
@@ -169,83 +173,32 @@ cohort_send_dialog_class_init (CohortSendDialogClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = cohort_send_dialog_dispose;
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/cohort/Cohort/cohort-send-dialog.ui");
+  gtk_widget_class_bind_template_child (widget_class, CohortSendDialog, target);
+  gtk_widget_class_bind_template_child (widget_class, CohortSendDialog, targets);
+  gtk_widget_class_bind_template_child (widget_class, CohortSendDialog, editor);
+  gtk_widget_class_bind_template_child (widget_class, CohortSendDialog, status);
+  gtk_widget_class_bind_template_child (widget_class, CohortSendDialog, send_button);
+  gtk_widget_class_bind_template_child (widget_class, CohortSendDialog, recent);
+  gtk_widget_class_bind_template_child (widget_class, CohortSendDialog, recent_list);
+  gtk_widget_class_bind_template_callback (widget_class, validate);
+  gtk_widget_class_bind_template_callback (widget_class, send_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, recent_selected_cb);
+
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
 }
 
 static void
 cohort_send_dialog_init (CohortSendDialog *self)
 {
-  GtkWidget *toolbar = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-  GtkWidget *header = adw_header_bar_new ();
-  GtkWidget *cancel = gtk_button_new_with_mnemonic (_("_Cancel"));
-  GtkWidget *body = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
-  GtkWidget *scroller = gtk_scrolled_window_new ();
-  GtkWidget *frame = gtk_frame_new (NULL);
-  GtkWidget *label;
+  self->target_ids = g_array_new (FALSE, FALSE, sizeof (int));
 
-  gtk_window_set_title (GTK_WINDOW (self), _("Send Message"));
-  gtk_window_set_default_size (GTK_WINDOW (self), 520, 380);
-  gtk_window_set_modal (GTK_WINDOW (self), TRUE);
+  gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->send_button = GTK_BUTTON (gtk_button_new_with_mnemonic (_("_Send")));
-  gtk_widget_add_css_class (GTK_WIDGET (self->send_button), "suggested-action");
-  adw_header_bar_set_show_end_title_buttons (ADW_HEADER_BAR (header), FALSE);
-  adw_header_bar_set_show_start_title_buttons (ADW_HEADER_BAR (header), FALSE);
-  adw_header_bar_pack_start (ADW_HEADER_BAR (header), cancel);
-  adw_header_bar_pack_end (ADW_HEADER_BAR (header), GTK_WIDGET (self->send_button));
-  g_signal_connect_swapped (cancel, "clicked", G_CALLBACK (gtk_window_close), self);
-  g_signal_connect_swapped (self->send_button, "clicked", G_CALLBACK (send_clicked_cb), self);
-  gtk_box_append (GTK_BOX (toolbar), header);
-
-  gtk_widget_set_margin_top (body, 12);
-  gtk_widget_set_margin_bottom (body, 18);
-  gtk_widget_set_margin_start (body, 18);
-  gtk_widget_set_margin_end (body, 18);
-  gtk_widget_set_vexpand (body, TRUE);
-
-  label = gtk_label_new_with_mnemonic (_("_To"));
-  self->targets = gtk_string_list_new (NULL);
-  self->target = GTK_DROP_DOWN (gtk_drop_down_new (G_LIST_MODEL (self->targets), NULL));
-  gtk_label_set_mnemonic_widget (GTK_LABEL (label), GTK_WIDGET (self->target));
-  gtk_widget_set_hexpand (GTK_WIDGET (self->target), TRUE);
-  gtk_box_append (GTK_BOX (row), label);
-  gtk_box_append (GTK_BOX (row), GTK_WIDGET (self->target));
-
-  self->recent_list = gtk_string_list_new (NULL);
-  gtk_string_list_append (self->recent_list, _("Recent…"));
   for (GList *l = recent_texts.head; l != NULL; l = l->next)
     gtk_string_list_append (self->recent_list, l->data);
-  self->recent = GTK_DROP_DOWN (gtk_drop_down_new (G_LIST_MODEL (self->recent_list), NULL));
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->recent), _("Pick a message sent before"));
   gtk_widget_set_sensitive (GTK_WIDGET (self->recent), recent_texts.length > 0);
-  g_signal_connect_swapped (self->recent, "notify::selected", G_CALLBACK (recent_selected_cb), self);
-  gtk_box_append (GTK_BOX (row), GTK_WIDGET (self->recent));
-  gtk_box_append (GTK_BOX (body), row);
-
-  self->editor = GTK_TEXT_VIEW (gtk_text_view_new ());
-  gtk_text_view_set_monospace (self->editor, TRUE);
-  gtk_text_view_set_wrap_mode (self->editor, GTK_WRAP_WORD_CHAR);
-  gtk_text_view_set_top_margin (self->editor, 8);
-  gtk_text_view_set_bottom_margin (self->editor, 8);
-  gtk_text_view_set_left_margin (self->editor, 8);
-  gtk_text_view_set_right_margin (self->editor, 8);
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), GTK_WIDGET (self->editor));
-  gtk_widget_set_vexpand (scroller, TRUE);
-  gtk_frame_set_child (GTK_FRAME (frame), scroller);
-  gtk_box_append (GTK_BOX (body), frame);
-
-  self->status = GTK_LABEL (gtk_label_new (NULL));
-  gtk_label_set_xalign (self->status, 0);
-  gtk_label_set_wrap (self->status, TRUE);
-  gtk_widget_add_css_class (GTK_WIDGET (self->status), "caption");
-  gtk_box_append (GTK_BOX (body), GTK_WIDGET (self->status));
-
-  gtk_box_append (GTK_BOX (toolbar), body);
-  adw_window_set_content (ADW_WINDOW (self), toolbar);
-
-  g_signal_connect_swapped (gtk_text_view_get_buffer (self->editor), "changed", G_CALLBACK (validate), self);
-  self->target_ids = g_array_new (FALSE, FALSE, sizeof (int));
 }
 
 CohortSendDialog *
