@@ -11,6 +11,7 @@
 #include "cohort-application.h"
 #include "cohort-control.h"
 #include "cohort-headless.h"
+#include "cohort-preferences-window.h"
 #include "cohort-profile.h"
 #include "cohort-supervisor.h"
 #include "cohort-window.h"
@@ -291,78 +292,16 @@ settings_changed_cb (CohortApplication *self,
     cohort_sampler_set_history (sampler, g_settings_get_uint (self->settings, key));
 }
 
-static GtkWidget *
-spin_row (GSettings  *settings,
-          const char *key,
-          const char *title,
-          const char *subtitle,
-          double      lower,
-          double      upper,
-          double      step,
-          double      scale)
-{
-  GtkWidget *row = adw_action_row_new ();
-  GtkAdjustment *adjustment = gtk_adjustment_new (g_settings_get_uint (settings, key) / scale,
-                                                  lower, upper, step, step * 10, 0);
-  GtkWidget *spin = gtk_spin_button_new (adjustment, step, step < 1 ? 1 : 0);
-
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
-  gtk_widget_set_valign (spin, GTK_ALIGN_CENTER);
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), spin);
-  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), spin);
-  g_object_set_data_full (G_OBJECT (adjustment), "key", g_strdup (key), g_free);
-  g_object_set_data (G_OBJECT (adjustment), "scale", GINT_TO_POINTER ((int) scale));
-  return row;
-}
-
-static void
-spin_changed_cb (GtkAdjustment *adjustment,
-                 GSettings     *settings)
-{
-  const char *key = g_object_get_data (G_OBJECT (adjustment), "key");
-  int scale = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (adjustment), "scale"));
-
-  g_settings_set_uint (settings, key, (guint) (gtk_adjustment_get_value (adjustment) * scale + 0.5));
-}
-
 static void
 preferences_action (GSimpleAction *action,
                     GVariant      *param,
                     gpointer       data)
 {
   CohortApplication *self = data;
-  GtkWidget *window;
-  GtkWidget *page;
-  GtkWidget *group;
-  GtkWidget *rows[2];
 
   if (self->settings == NULL)
     return;
-
-  window = adw_preferences_window_new ();
-  page = adw_preferences_page_new ();
-  group = adw_preferences_group_new ();
-  gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (self->window));
-  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Sampling"));
-  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group),
-                                         _("How often every worker is measured, and how much history the graphs and the export keep. "
-                                           "The history's length fixes the memory it uses."));
-  rows[0] = spin_row (self->settings, "sample-interval", _("Sample interval"), _("Seconds, from 0.1 to 10"),
-                      0.1, 10, 0.1, 1000);
-  rows[1] = spin_row (self->settings, "history-length", _("History"), _("Minutes, from 1 to 60"),
-                      1, 60, 1, 60);
-  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
-    {
-      GtkWidget *spin = adw_action_row_get_activatable_widget (ADW_ACTION_ROW (rows[i]));
-
-      g_signal_connect_object (gtk_spin_button_get_adjustment (GTK_SPIN_BUTTON (spin)), "value-changed",
-                               G_CALLBACK (spin_changed_cb), self->settings, 0);
-      adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), rows[i]);
-    }
-  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
-  adw_preferences_window_add (ADW_PREFERENCES_WINDOW (window), ADW_PREFERENCES_PAGE (page));
-  gtk_window_present (GTK_WINDOW (window));
+  gtk_window_present (GTK_WINDOW (cohort_preferences_window_new (GTK_WINDOW (self->window), self->settings)));
 }
 
 static const GActionEntry app_actions[] = {
