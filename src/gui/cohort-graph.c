@@ -83,7 +83,8 @@ struct _CohortGraph
 
   /* All but the hover, drawn into a texture once per change of data,
    * span, size, style or scale, and reused by every other frame. */
-  GdkTexture           *texture;
+  cairo_surface_t      *surface;
+  GskRenderNode        *surface_node;    /* showing it, as the renderer wants it */
   gint64                texture_now;
   double                texture_ceiling;
   int                   texture_scale;
@@ -1255,7 +1256,7 @@ has_visible_data (CohortGraph *self,
  * bottom row), the marker glyphs, "No data" and the legend. Text and
  * lines are the dear part of a frame; a graph draws them once per sample,
  * and the frames in between (hover, the rest of the page) reuse them. */
-static GdkTexture *
+static cairo_surface_t *
 render_graph (CohortGraph   *self,
               int            width,
               int            height,
@@ -1266,7 +1267,6 @@ render_graph (CohortGraph   *self,
 {
   g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
   g_autoptr(GskRenderNode) texts = NULL;
-  g_autoptr(GBytes) bytes = NULL;
   cairo_surface_t *surface;
   cairo_t *cr;
 
@@ -1306,14 +1306,61 @@ render_graph (CohortGraph   *self,
 
   cairo_destroy (cr);
   cairo_surface_flush (surface);
+  return surface;
+}
 
-  /* Cairo's ARGB32 is GDK's default memory format; the texture keeps the
-   * surface alive instead of copying it. */
-  bytes = g_bytes_new_with_free_func (cairo_image_surface_get_data (surface),
-                                      (gsize) cairo_image_surface_get_stride (surface) * height * scale,
-                                      (GDestroyNotify) cairo_surface_destroy, surface);
-  return gdk_memory_texture_new (width * scale, height * scale, GDK_MEMORY_DEFAULT, bytes,
-                                 cairo_image_surface_get_stride (surface));
+/* Cairo's ARGB32 is GDK's default memory format; the texture keeps the
+ * surface alive instead of copying it. */
+static GdkTexture *
+texture_for_surface (cairo_surface_t *surface)
+{
+  int height = cairo_image_surface_get_height (surface);
+  int stride = cairo_image_surface_get_stride (surface);
+  g_autoptr(GBytes) bytes = g_bytes_new_with_free_func (cairo_image_surface_get_data (surface),
+                                                        (gsize) stride * height,
+                                                        (GDestroyNotify) cairo_surface_destroy,
+                                                        cairo_surface_reference (surface));
+
+  return gdk_memory_texture_new (cairo_image_surface_get_width (surface), height, GDK_MEMORY_DEFAULT,
+                                 bytes, stride);
+}
+
+/* The drawing, as the window's renderer takes it best: the cairo
+ * renderer (software, as under Xvfb) gets a cairo node that paints the
+ * surface itself, where a texture would be converted back into a surface
+ * on every frame; a GPU renderer gets a texture, which it uploads once.
+ * Either node is kept until the next sample, so a frame in between (a
+ * hover) hands GTK the same node and nothing under it is redrawn. */
+static void
+append_surface (CohortGraph *self,
+                GtkSnapshot *snapshot,
+                int          width,
+                int          height)
+{
+  GtkNative *native = gtk_widget_get_native (GTK_WIDGET (self));
+  GskRenderer *renderer = native != NULL ? gtk_native_get_renderer (native) : NULL;
+  graphene_rect_t bounds = GRAPHENE_RECT_INIT (0, 0, width, height);
+
+  if (self->surface_node == NULL)
+    {
+      if (renderer != NULL && GSK_IS_CAIRO_RENDERER (renderer))
+        {
+          GskRenderNode *node = gsk_cairo_node_new (&bounds);
+          cairo_t *cr = gsk_cairo_node_get_draw_context (node);
+
+          cairo_set_source_surface (cr, self->surface, 0, 0);
+          cairo_paint (cr);
+          cairo_destroy (cr);
+          self->surface_node = node;
+        }
+      else
+        {
+          g_autoptr(GdkTexture) texture = texture_for_surface (self->surface);
+
+          self->surface_node = gsk_texture_node_new (texture, &bounds);
+        }
+    }
+  gtk_snapshot_append_node (snapshot, self->surface_node);
 }
 
 static void
@@ -1338,7 +1385,8 @@ cohort_graph_snapshot (GtkWidget   *widget,
     {
       self->texture_now = compute_now (self);
       self->texture_ceiling = compute_ceiling (self, self->texture_now);
-      g_clear_object (&self->texture);
+      g_clear_pointer (&self->surface_node, gsk_render_node_unref);
+      g_clear_pointer (&self->surface, cairo_surface_destroy);
     }
   now = self->texture_now;
   ceiling = self->texture_ceiling;
@@ -1358,17 +1406,19 @@ cohort_graph_snapshot (GtkWidget   *widget,
       || !pango_font_description_equal (self->background_font, font))
     {
       rebuild_background (self, width, height, ceiling, &fg, font);
-      g_clear_object (&self->texture);
+      g_clear_pointer (&self->surface_node, gsk_render_node_unref);
+      g_clear_pointer (&self->surface, cairo_surface_destroy);
     }
 
-  if (self->texture == NULL || self->texture_scale != scale)
+  if (self->surface == NULL || self->texture_scale != scale)
     {
-      g_clear_object (&self->texture);
-      self->texture = render_graph (self, width, height, scale, now, ceiling, &fg);
+      g_clear_pointer (&self->surface_node, gsk_render_node_unref);
+      g_clear_pointer (&self->surface, cairo_surface_destroy);
+      self->surface = render_graph (self, width, height, scale, now, ceiling, &fg);
       self->texture_scale = scale;
       self->texture_serial = self->serial;
     }
-  gtk_snapshot_append_texture (snapshot, self->texture, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  append_surface (self, snapshot, width, height);
 
   /* The hovered marker stands out; the hairline and a dot on each line. */
   if (self->markers != NULL && self->hover_marker >= 0 && (guint) self->hover_marker < self->markers->len)
@@ -1630,7 +1680,8 @@ cohort_graph_finalize (GObject *object)
   g_free (self->title);
   g_free (self->tooltip);
   g_clear_pointer (&self->background_font, pango_font_description_free);
-  g_clear_object (&self->texture);
+  g_clear_pointer (&self->surface_node, gsk_render_node_unref);
+  g_clear_pointer (&self->surface, cairo_surface_destroy);
 
   G_OBJECT_CLASS (cohort_graph_parent_class)->finalize (object);
 }
