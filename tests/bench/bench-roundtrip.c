@@ -28,26 +28,22 @@
 #include "config.h"
 
 #include <errno.h>
-#include <glib/gstdio.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench-util.h"
 #include "cohort-cluster.h"
 #include "cohort-process-worker.h"
-#include "cohort-profile.h"
 #include "cohort-supervisor.h"
 #include "cohort-worker.h"
 
 #define WARMUP_US       (G_USEC_PER_SEC / 2)
-#define STARTUP_TIMEOUT (15 * G_USEC_PER_SEC)
-#define STOP_TIMEOUT    (10 * G_USEC_PER_SEC)
 
 static char   *opt_peer = NULL;
 static char   *opt_worker = NULL;
@@ -69,16 +65,6 @@ static GOptionEntry entries[] = {
   { "c-worker", 0, 0, G_OPTION_ARG_FILENAME, &opt_c_worker, "cohort-test-worker", "PATH" },
   { NULL }
 };
-
-static double
-cpu_seconds (void)
-{
-  struct rusage usage;
-
-  getrusage (RUSAGE_SELF, &usage);
-  return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
-         usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
-}
 
 /* {"p":"xxx…"}: 8 bytes of frame, the rest 'x'. */
 static char *
@@ -191,7 +177,7 @@ message_cb (CohortWorker        *worker,
         {
           b->measuring = TRUE;
           b->phase_start = now;
-          b->cpu_start = cpu_seconds ();
+          b->cpu_start = bench_cpu_seconds ();
         }
     }
   else
@@ -200,35 +186,12 @@ message_cb (CohortWorker        *worker,
       if (now - b->phase_start >= b->measure_us)
         {
           b->elapsed_us = now - b->phase_start;
-          b->cpu = cpu_seconds () - b->cpu_start;
+          b->cpu = bench_cpu_seconds () - b->cpu_start;
           b->done = TRUE;
           return;
         }
     }
   send_next (b);
-}
-
-static gboolean
-timed_out_cb (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs the default main context until cond() or the timeout; one timer
- * for the whole wait, so the loop being measured carries nothing extra. */
-static void
-iterate_until (gboolean (*cond) (gpointer),
-               gpointer   data,
-               gint64     timeout_us)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add ((guint) (timeout_us / 1000), timed_out_cb, &timed_out);
-
-  while (!cond (data) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!timed_out)
-    g_source_remove (id);
 }
 
 static gboolean
@@ -247,22 +210,13 @@ bench_done (gpointer data)
   return ((Bench *) data)->done;
 }
 
-static gboolean
-supervisor_stopped (gpointer data)
-{
-  return !cohort_supervisor_get_running (data);
-}
-
 static int
 run_cohort (const char *message_text)
 {
   g_auto(GStrv) argv = worker_argv ();
   g_autoptr(GError) error = NULL;
-  g_autofree char *dir = NULL;
-  g_autofree char *path = NULL;
   g_autofree char *command = NULL;
   g_autofree char *profile_text = NULL;
-  g_autoptr(CohortProfile) profile = NULL;
   g_autoptr(CohortSupervisor) supervisor = NULL;
   g_autoptr(CohortCluster) cluster = NULL;
   CohortWorker *worker;
@@ -286,42 +240,14 @@ run_cohort (const char *message_text)
       command = joined;
     }
 
-  dir = g_dir_make_tmp ("cohort-bench-XXXXXX", &error);
-  if (dir == NULL)
-    {
-      g_printerr ("bench-roundtrip: %s\n", error->message);
-      return 2;
-    }
-  path = g_build_filename (dir, "bench.cohort", NULL);
   profile_text = g_strdup_printf ("[Profile]\nName=Bench\n\n"
                                   "[Cluster bench]\nCommand=%s\nStopMessage=\n", command);
-  if (!g_file_set_contents (path, profile_text, -1, &error))
-    {
-      g_printerr ("bench-roundtrip: %s\n", error->message);
-      return 2;
-    }
-
-  profile = cohort_profile_new ();
-  if (!cohort_profile_load_file (profile, path, &error) ||
-      !(supervisor = cohort_supervisor_new (),
-        cohort_supervisor_load (supervisor, profile, &error)))
-    {
-      g_printerr ("bench-roundtrip: the profile: %s\n", error != NULL ? error->message : "errors");
-      g_unlink (path);
-      g_rmdir (dir);
-      return 2;
-    }
-  g_unlink (path);
-  g_rmdir (dir);
-
-  if (cohort_supervisor_start (supervisor) != 0)
-    {
-      g_printerr ("bench-roundtrip: the cluster did not start\n");
-      return 2;
-    }
+  supervisor = bench_start_supervisor ("bench-roundtrip", profile_text);
+  if (supervisor == NULL)
+    return 2;
   cluster = g_list_model_get_item (cohort_supervisor_get_clusters (supervisor), 0);
   worker = cohort_cluster_lookup_worker (cluster, 0);
-  iterate_until (worker_online, worker, STARTUP_TIMEOUT);
+  bench_iterate_until (worker_online, worker, BENCH_STARTUP_TIMEOUT);
   if (cohort_worker_get_state (worker) != COHORT_WORKER_STATE_ONLINE)
     {
       g_printerr ("bench-roundtrip: the worker is %s, not online (%s)\n",
@@ -342,7 +268,7 @@ run_cohort (const char *message_text)
   handler = g_signal_connect (worker, "message", G_CALLBACK (message_cb), &b);
   b.phase_start = g_get_monotonic_time ();
   send_next (&b);
-  iterate_until (bench_done, &b,
+  bench_iterate_until (bench_done, &b,
                  b.warmup_us + b.measure_us + 30 * G_USEC_PER_SEC);
   g_signal_handler_disconnect (worker, handler);
 
@@ -378,10 +304,7 @@ run_cohort (const char *message_text)
 out:
   g_clear_pointer (&b.message, json_node_unref);
   g_clear_error (&b.error);
-  cohort_supervisor_kill (supervisor);
-  iterate_until (supervisor_stopped, supervisor, STOP_TIMEOUT);
-  if (cohort_supervisor_get_running (supervisor))
-    g_printerr ("bench-roundtrip: the supervisor did not stop\n");
+  bench_stop_supervisor ("bench-roundtrip", supervisor);
   return status;
 }
 
@@ -535,7 +458,7 @@ run_raw (const char *message_text)
             {
               measuring = TRUE;
               start = now;
-              cpu_start = cpu_seconds ();
+              cpu_start = bench_cpu_seconds ();
             }
         }
       else
@@ -543,7 +466,7 @@ run_raw (const char *message_text)
           roundtrips++;
           if (now - start >= (gint64) (opt_seconds * G_USEC_PER_SEC))
             {
-              cpu = cpu_seconds () - cpu_start;
+              cpu = bench_cpu_seconds () - cpu_start;
               break;
             }
         }
@@ -555,7 +478,7 @@ run_raw (const char *message_text)
   /* Closing the channel ends both workers; SIGKILL if it does not. */
   close (pair[0]);
   g_free (r.buf);
-  deadline = g_get_monotonic_time () + STOP_TIMEOUT;
+  deadline = g_get_monotonic_time () + BENCH_STOP_TIMEOUT;
   while (waitpid (pid, &wstatus, WNOHANG) == 0)
     {
       if (g_get_monotonic_time () > deadline)

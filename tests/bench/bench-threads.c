@@ -60,22 +60,17 @@
 
 #include "config.h"
 
-#include <glib/gstdio.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
+#include "bench-util.h"
 #include "cohort-cluster.h"
-#include "cohort-profile.h"
 #include "cohort-supervisor.h"
 #include "cohort-thread-worker.h"
 #include "cohort-worker.h"
-
-#define STARTUP_TIMEOUT (15 * G_USEC_PER_SEC)
-#define STOP_TIMEOUT    (10 * G_USEC_PER_SEC)
 
 static char    *opt_mode = NULL;
 static gboolean opt_repeat = FALSE;
@@ -100,16 +95,6 @@ static GOptionEntry entries[] = {
   { NULL }
 };
 
-static double
-cpu_seconds (void)
-{
-  struct rusage usage;
-
-  getrusage (RUSAGE_SELF, &usage);
-  return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
-         usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
-}
-
 static const char *
 fmt (char       *buf,
      const char *format,
@@ -125,23 +110,6 @@ timed_out_cb (gpointer data)
 {
   *(gboolean *) data = TRUE;
   return G_SOURCE_REMOVE;
-}
-
-/* Runs the default main context until cond() or the timeout; one timer
- * for the whole wait, so the loop being measured carries nothing extra. */
-static gboolean
-iterate_until (gboolean (*cond) (gpointer),
-               gpointer   data,
-               gint64     timeout_us)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add ((guint) (timeout_us / 1000), timed_out_cb, &timed_out);
-
-  while (!cond (data) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!timed_out)
-    g_source_remove (id);
-  return !timed_out;
 }
 
 static gboolean
@@ -165,81 +133,30 @@ workers_online (gpointer data)
   return TRUE;
 }
 
-static gboolean
-supervisor_stopped (gpointer data)
-{
-  return !cohort_supervisor_get_running (data);
-}
-
 /* A supervisor running PROFILE_TEXT with every cluster's threads online;
  * NULL with a message on stderr. */
 static CohortSupervisor *
 start_supervisor (const char *profile_text)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *dir = NULL;
-  g_autofree char *path = NULL;
-  g_autoptr(CohortProfile) profile = NULL;
-  g_autoptr(CohortSupervisor) supervisor = NULL;
+  g_autoptr(CohortSupervisor) supervisor = bench_start_supervisor ("bench-threads", profile_text);
   GListModel *clusters;
 
-  dir = g_dir_make_tmp ("cohort-bench-XXXXXX", &error);
-  if (dir == NULL)
-    {
-      g_printerr ("bench-threads: %s\n", error->message);
-      return NULL;
-    }
-  path = g_build_filename (dir, "bench.cohort", NULL);
-  if (!g_file_set_contents (path, profile_text, -1, &error))
-    {
-      g_printerr ("bench-threads: %s\n", error->message);
-      g_rmdir (dir);
-      return NULL;
-    }
-
-  profile = cohort_profile_new ();
-  if (!cohort_profile_load_file (profile, path, &error) ||
-      !(supervisor = cohort_supervisor_new (),
-        cohort_supervisor_load (supervisor, profile, &error)))
-    {
-      g_printerr ("bench-threads: the profile: %s\n", error != NULL ? error->message : "errors");
-      g_unlink (path);
-      g_rmdir (dir);
-      return NULL;
-    }
-  g_unlink (path);
-  g_rmdir (dir);
-
+  if (supervisor == NULL)
+    return NULL;
   clusters = cohort_supervisor_get_clusters (supervisor);
-  if (cohort_supervisor_start (supervisor) != 0)
-    {
-      g_printerr ("bench-threads: a cluster did not start\n");
-      cohort_supervisor_kill (supervisor);
-      iterate_until (supervisor_stopped, supervisor, STOP_TIMEOUT);
-      return NULL;
-    }
   for (guint i = 0; i < g_list_model_get_n_items (clusters); i++)
     {
       g_autoptr(CohortCluster) cluster = g_list_model_get_item (clusters, i);
 
-      if (!iterate_until (workers_online, cluster, STARTUP_TIMEOUT))
+      if (!bench_iterate_until (workers_online, cluster, BENCH_STARTUP_TIMEOUT))
         {
           g_printerr ("bench-threads: the threads of %s did not come online\n",
                       cohort_cluster_get_name (cluster));
-          cohort_supervisor_kill (supervisor);
-          iterate_until (supervisor_stopped, supervisor, STOP_TIMEOUT);
+          bench_stop_supervisor ("bench-threads", supervisor);
           return NULL;
         }
     }
   return g_steal_pointer (&supervisor);
-}
-
-static void
-stop_supervisor (CohortSupervisor *supervisor)
-{
-  cohort_supervisor_kill (supervisor);
-  if (!iterate_until (supervisor_stopped, supervisor, STOP_TIMEOUT))
-    g_printerr ("bench-threads: the supervisor did not stop\n");
 }
 
 /* ---- results ------------------------------------------------------------ */
@@ -352,7 +269,7 @@ message_cb (CohortWorker        *worker,
             {
               run->measuring = TRUE;
               run->phase_start = now;
-              run->cpu_start = cpu_seconds ();
+              run->cpu_start = bench_cpu_seconds ();
             }
         }
       else
@@ -361,7 +278,7 @@ message_cb (CohortWorker        *worker,
           if (now - run->phase_start >= run->measure_us)
             {
               run->elapsed_us = now - run->phase_start;
-              run->cpu = cpu_seconds () - run->cpu_start;
+              run->cpu = bench_cpu_seconds () - run->cpu_start;
               run->done = TRUE;
               return;
             }
@@ -471,11 +388,11 @@ run_throughput (void)
       iterate_to (g_get_monotonic_time () + (gint64) (opt_warmup * G_USEC_PER_SEC));
       start = g_get_monotonic_time ();
       done_start = tasks_done (cluster);
-      cpu_start = cpu_seconds ();
+      cpu_start = bench_cpu_seconds ();
       iterate_to (start + (gint64) (opt_seconds * G_USEC_PER_SEC));
       end = g_get_monotonic_time ();
       count = tasks_done (cluster) - done_start;
-      cpu = cpu_seconds () - cpu_start;
+      cpu = bench_cpu_seconds () - cpu_start;
       seconds = (end - start) / (double) G_USEC_PER_SEC;
       if (count == 0)
         {
@@ -501,7 +418,7 @@ run_throughput (void)
       run.phase_start = g_get_monotonic_time ();
       for (int i = 0; i < opt_inflight && !run.done; i++)
         send_task (&run);
-      iterate_until (run_done, &run, run.warmup_us + run.measure_us + 30 * G_USEC_PER_SEC);
+      bench_iterate_until (run_done, &run, run.warmup_us + run.measure_us + 30 * G_USEC_PER_SEC);
       disconnect_workers (cluster, handlers);
       json_node_unref (run.task);
 
@@ -525,7 +442,7 @@ run_throughput (void)
              fmt (buf[0], "%.4f", seconds), fmt (buf[1], "%.1f", count / seconds),
              fmt (buf[2], "%.4f", cpu), fmt (buf[3], "%.3f", cpu * 1e6 / count));
 
-  stop_supervisor (supervisor);
+  bench_stop_supervisor ("bench-threads", supervisor);
   return status;
 }
 
@@ -582,12 +499,12 @@ run_speedup (void)
 
       handlers = connect_workers (run.cluster, &run);
       start = g_get_monotonic_time ();
-      cpu_start = cpu_seconds ();
+      cpu_start = bench_cpu_seconds ();
       for (int i = 0; i < opt_tasks && !run.done; i++)
         send_task (&run);
-      iterate_until (run_done, &run, 600 * G_USEC_PER_SEC);
+      bench_iterate_until (run_done, &run, 600 * G_USEC_PER_SEC);
       seconds[threads] = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
-      cores[threads] = (cpu_seconds () - cpu_start) / seconds[threads];
+      cores[threads] = (bench_cpu_seconds () - cpu_start) / seconds[threads];
       disconnect_workers (run.cluster, handlers);
 
       if (run.error != NULL || run.results < (guint64) opt_tasks)
@@ -609,7 +526,7 @@ run_speedup (void)
              fmt (buf[2], "%.3f", seconds[1] / seconds[2]),
              fmt (buf[3], "%.3f", cores[1]), fmt (buf[4], "%.3f", cores[2]));
 
-  stop_supervisor (supervisor);
+  bench_stop_supervisor ("bench-threads", supervisor);
   return status;
 }
 

@@ -28,10 +28,16 @@
 //   --target F<L     a line saying whether the median of FIELD over the runs
 //                    matching F (KEY=VALUE,…) is below L; --lower-better
 //                    does not change it; "F>L" for "above L"
+//   --target-ratio F:A/B<L   the same for the ratio of two medians, A's runs
+//                    and B's among those matching F; a side is a peer, or
+//                    filters of its own (K=V,K=V…)
+//   --target-diff F:A/B<L    the same for the difference A − B of the medians
+//   --best A:P,Q...  per context, the ratio of A's median to the best
+//                    median among the peers P, Q… (by --lower-better)
 
 'use strict';
 
-const fs = require('fs');
+const { readRuns, median, matches } = require('./bench-stats');
 
 function parseSide(text) {
   const [peer, worker] = text.split(':');
@@ -71,10 +77,32 @@ function parseTarget(text) {
   return { text: m[1], filters: parseFilters(m[1]), below: m[2] === '<', limit: Number(m[3]) };
 }
 
+// F:A/B<L (F may be empty; A and B are peers, or K=V,… filters).
+function parseRelative(text, op) {
+  const m = /^([^:]*):([^/]+)\/([^<>]+)([<>])([0-9.eE+-]+)$/.exec(text);
+  if (!m) {
+    console.error(`summarize: expected FILTER:A/B<LIMIT, not ${text}`);
+    process.exit(2);
+  }
+  const side = (t) => (t.includes('=') ? { label: t, filters: parseFilters(t) }
+                                        : { label: t, filters: [{ key: 'peer', value: t }] });
+  return { text, filter: m[1], filters: parseFilters(m[1]), num: side(m[2]), den: side(m[3]), op,
+           below: m[4] === '<', limit: Number(m[5]) };
+}
+
+function parseBest(text) {
+  const colon = text.indexOf(':');
+  if (colon < 0) {
+    console.error(`summarize: --best is PEER:PEER,PEER…, not ${text}`);
+    process.exit(2);
+  }
+  return { peer: text.slice(0, colon), peers: text.slice(colon + 1).split(',') };
+}
+
 function parseArgs(argv) {
   const opts = { file: null, value: 'per_second', unit: '/s', lowerBetter: false, extras: [],
                  context: ['size', 'cpus'], filters: [], ratios: [], verdict: ['faster', 'SLOWER'],
-                 targets: [] };
+                 targets: [], relatives: [], best: [] };
   for (let i = 0; i < argv.length; i++) {
     switch (argv[i]) {
       case '--value': opts.value = argv[++i]; break;
@@ -90,6 +118,9 @@ function parseArgs(argv) {
       case '--ratio': opts.ratios.push(parseRatio(argv[++i])); break;
       case '--verdict': opts.verdict = argv[++i].split(','); break;
       case '--target': opts.targets.push(parseTarget(argv[++i])); break;
+      case '--target-ratio': opts.relatives.push(parseRelative(argv[++i], '/')); break;
+      case '--target-diff': opts.relatives.push(parseRelative(argv[++i], '−')); break;
+      case '--best': opts.best.push(parseBest(argv[++i])); break;
       default:
         if (opts.file !== null) {
           console.error(`summarize: unexpected ${argv[i]}`);
@@ -103,16 +134,6 @@ function parseArgs(argv) {
     process.exit(2);
   }
   return opts;
-}
-
-const matches = (run, filters) => filters.every((f) => String(run[f.key]) === f.value);
-
-function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const n = s.length;
-  if (n === 0)
-    return NaN;
-  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 function fmt(x) {
@@ -133,8 +154,7 @@ function table(rows) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
-const runs = fs.readFileSync(opts.file, 'utf8').split('\n').filter((l) => l.trim() !== '')
-  .map((l) => JSON.parse(l)).filter((r) => matches(r, opts.filters));
+const runs = readRuns(opts.file).filter((r) => matches(r, opts.filters));
 if (runs.length === 0) {
   console.log('(no runs)');
   process.exit(0);
@@ -213,4 +233,43 @@ for (const target of opts.targets) {
               `${target.below ? '<' : '>'} ${target.limit}? ` +
               (values.length === 0 ? 'no runs' : met ? 'met' : 'NOT MET') +
               (values.length ? ` (${values.length} runs, ${fmt(Math.min(...values))}–${fmt(Math.max(...values))})` : ''));
+}
+
+const bySide = (list, side) => list.filter((r) => r.peer === side.peer &&
+                                                  (side.worker === null || r.worker === side.worker));
+
+for (const best of opts.best) {
+  const rows = [[...contextKeys, `${best.peer} / best peer`, 'best peer', `${best.peer} median`, 'best median']];
+  for (const context of contexts) {
+    const inContext = runs.filter((r) => JSON.stringify(contextOf(r)) === context);
+    const mine = median(bySide(inContext, { peer: best.peer, worker: null }).map((r) => r[opts.value]));
+    let top = null;
+    for (const peer of best.peers) {
+      const values = bySide(inContext, { peer, worker: null }).map((r) => r[opts.value]);
+      if (values.length === 0)
+        continue;
+      const m = median(values);
+      if (top === null || (opts.lowerBetter ? m < top.m : m > top.m))
+        top = { peer, m };
+    }
+    if (top !== null && Number.isFinite(mine))
+      rows.push([...JSON.parse(context), fmt(mine / top.m), top.peer, fmt(mine), fmt(top.m)]);
+  }
+  if (rows.length > 1) {
+    console.log('');
+    console.log(table(rows));
+  }
+}
+
+for (const rel of opts.relatives) {
+  const matching = runs.filter((r) => matches(r, rel.filters));
+  const a = median(matching.filter((r) => matches(r, rel.num.filters)).map((r) => r[opts.value]));
+  const b = median(matching.filter((r) => matches(r, rel.den.filters)).map((r) => r[opts.value]));
+  const x = rel.op === '/' ? a / b : a - b;
+  const ok = Number.isFinite(x);
+  const met = rel.below ? x < rel.limit : x > rel.limit;
+  const sides = `${rel.num.label} ${rel.op} ${rel.den.label}`;
+  console.log('');
+  console.log(`target ${rel.filter}: ${sides} = ${ok ? fmt(x) : '-'} (medians ${fmt(a)} and ${fmt(b)}) ` +
+              `${rel.below ? '<' : '>'} ${rel.limit}? ${!ok ? 'no runs' : met ? 'met' : 'NOT MET'}`);
 }
