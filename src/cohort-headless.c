@@ -294,6 +294,7 @@ cohort_headless_handle_local_options (GApplication *application,
   g_autoptr(GError) error = NULL;
   g_autoptr(GDBusConnection) bus = NULL;
   g_auto(GStrv) files = NULL;
+  gboolean implicit = FALSE;
   g_autofree char *check = NULL;
   g_autofree char *import = NULL;
   g_autofree char *output = NULL;
@@ -327,6 +328,7 @@ cohort_headless_handle_local_options (GApplication *application,
       g_strfreev (files);
       files = g_new0 (char *, 2);
       files[0] = cohort_control_default_profile ();
+      implicit = TRUE;
       g_printerr (_("cohort: running %s\n"), files[0]);
     }
   if (files == NULL || files[0] == NULL)
@@ -350,6 +352,22 @@ cohort_headless_handle_local_options (GApplication *application,
     }
   /* Warnings still deserve to be seen. */
   print_diagnostics (self->profile);
+  /* A profile named on the command line is the user's own choice; one
+   * picked for them (`cohort` alone) must be one Cohort saved here. */
+  if (implicit && !cohort_profile_get_trusted (self->profile))
+    {
+      GPtrArray *clusters = cohort_profile_get_clusters (self->profile);
+
+      g_printerr (_("cohort: %s was not saved by Cohort on this computer; it would run:\n"), self->path);
+      for (guint i = 0; i < clusters->len; i++)
+        {
+          g_autofree char *description = cohort_cluster_spec_describe (g_ptr_array_index (clusters, i));
+
+          g_printerr ("  %s\n", description);
+        }
+      g_printerr (_("Nothing was started. To run it: cohort --headless %s\n"), self->path);
+      return COHORT_EXIT_USAGE;
+    }
   if (cohort_profile_get_clusters (self->profile)->len == 0)
     {
       g_printerr (_("%s: the profile has no cluster: nothing to run\n"), self->path);

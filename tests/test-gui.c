@@ -364,6 +364,7 @@ run_profile_steps (gpointer data)
   g_autofree char *worker = NULL;
   CohortClusterEditor *editor;
   CohortCluster *second;
+  g_autofree GPid *pids = NULL;
   CohortWindow *window;
   CohortProfile *profile;
   AdwMessageDialog *dialog;
@@ -415,6 +416,28 @@ run_profile_steps (gpointer data)
   g_assert_true (COHORT_IS_CLUSTER_PAGE (cohort_window_get_visible_page (window)));
   g_assert_true (cohort_cluster_page_get_cluster (COHORT_CLUSTER_PAGE (cohort_window_get_visible_page (window)))
                  == second);
+  pids = g_new0 (GPid, 2);
+  for (guint i = 0; i < 2; i++)
+    pids[i] = cohort_test_worker_pid (second, i);
+
+  /* Edit it from the window: the dialog knows the cluster (its title and
+   * what applying will do); one worker more keeps the two running. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.edit-cluster", NULL));
+  editor = find_editor ();
+  g_assert_nonnull (editor);
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (editor)), ==, "Edit “second”");
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (editor_child (editor, "instances_spin")), 3);
+  g_assert_cmpstr (cohort_cluster_editor_get_plan (editor), ==, "Adds 1 worker");
+  cohort_cluster_spec_unref (spec);
+  spec = cohort_cluster_spec_ref (cohort_cluster_editor_get_spec (editor));
+  g_assert_true (cohort_cluster_editor_apply (editor));
+  g_assert_true (cohort_supervisor_lookup (cohort_application_get_supervisor (f->app), "second") == second);
+  g_assert_true (cohort_test_wait_until (cluster_all_online, second, 15000));
+  g_assert_cmpuint (cohort_cluster_get_desired (second), ==, 3);
+  for (guint i = 0; i < 2; i++)
+    g_assert_cmpint (cohort_test_worker_pid (second, i), ==, pids[i]);
+  g_assert_cmpuint (cohort_profile_get_clusters (profile)->len, ==, 2);
+
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.save", NULL));
   g_assert_false (cohort_profile_get_modified (profile));
   g_assert_false (g_str_has_prefix (window_title (f), "•"));

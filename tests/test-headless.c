@@ -22,6 +22,7 @@ typedef struct
   char        *err_path;
   GSubprocess *cohort;
   const char  *default_profile;   /* COHORT_DEMO_PROFILE for cohort, if set */
+  char       **env;               /* more NAME, VALUE pairs for cohort */
 } Fixture;
 
 static void
@@ -57,6 +58,7 @@ fixture_teardown (Fixture       *f,
   g_free (f->profile);
   g_free (f->out_path);
   g_free (f->err_path);
+  g_strfreev (f->env);
 }
 
 G_GNUC_PRINTF (2, 3)
@@ -102,6 +104,8 @@ spawn_cohort (Fixture            *f,
   g_subprocess_launcher_unsetenv (launcher, "WAYLAND_DISPLAY");
   if (f->default_profile != NULL)
     g_subprocess_launcher_setenv (launcher, "COHORT_DEMO_PROFILE", f->default_profile, TRUE);
+  for (guint i = 0; f->env != NULL && f->env[i] != NULL; i += 2)
+    g_subprocess_launcher_setenv (launcher, f->env[i], f->env[i + 1], TRUE);
   g_subprocess_launcher_set_child_setup (launcher, die_with_test, NULL, NULL);
   f->cohort = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
@@ -250,6 +254,42 @@ test_no_display_default (Fixture       *f,
     err = read_file (f->err_path);
     g_assert_nonnull (strstr (err, "name a profile to run"));
   }
+}
+
+/* `cohort` alone with no display, and the last profile one that Cohort
+ * did not save: it says what it would run and runs nothing. */
+static void
+test_no_display_untrusted (Fixture       *f,
+                           gconstpointer  data)
+{
+  const char *args[] = { NULL };
+  g_autofree char *config = g_build_filename (f->dir, "config", NULL);
+  g_autofree char *settings_dir = g_build_filename (config, "glib-2.0", "settings", NULL);
+  g_autofree char *keyfile = g_build_filename (settings_dir, "keyfile", NULL);
+  g_autofree char *data_home = g_build_filename (f->dir, "data", NULL);
+  g_autofree char *marker = g_build_filename (f->dir, "ran", NULL);
+  g_autofree char *settings = NULL;
+  g_autofree char *err = NULL;
+
+  if (g_getenv ("COHORT_SCHEMA_DIR") == NULL)
+    {
+      g_test_skip ("COHORT_SCHEMA_DIR is not set (run it through meson test)");
+      return;
+    }
+  write_profile (f, "[Cluster evil]\nCommand=touch %s\nRestart=never\n", marker);
+  g_assert_cmpint (g_mkdir_with_parents (settings_dir, 0700), ==, 0);
+  settings = g_strdup_printf ("[org/cohort/Cohort]\nlast-profile='%s'\n", f->profile);
+  g_assert_true (g_file_set_contents (keyfile, settings, -1, NULL));
+  f->env = g_strdupv ((char *[]) { "GSETTINGS_BACKEND", "keyfile", "XDG_CONFIG_HOME", config,
+                                   "XDG_DATA_HOME", data_home,
+                                   "GSETTINGS_SCHEMA_DIR", (char *) g_getenv ("COHORT_SCHEMA_DIR"), NULL });
+
+  g_assert_cmpint (run_cohort (f, args), ==, 2);
+  err = read_file (f->err_path);
+  g_assert_nonnull (strstr (err, "was not saved by Cohort on this computer"));
+  g_assert_nonnull (strstr (err, "evil: “touch”"));
+  g_assert_nonnull (strstr (err, "Nothing was started"));
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
 }
 
 static void
@@ -435,6 +475,7 @@ main (int   argc,
   ADD ("/Cohort/Headless/no-cluster", test_no_cluster);
   ADD ("/Cohort/Headless/check", test_check);
   ADD ("/Cohort/Headless/no-display-default", test_no_display_default);
+  ADD ("/Cohort/Headless/no-display-untrusted", test_no_display_untrusted);
   ADD ("/Cohort/Headless/sigint-stops-gracefully", test_sigint_stops_gracefully);
   ADD ("/Cohort/Headless/sigkill-takes-workers", test_sigkill_takes_workers);
   ADD ("/Cohort/Headless/demo-serves", test_demo_serves);

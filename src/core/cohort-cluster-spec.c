@@ -4,6 +4,7 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,4 +373,118 @@ cohort_signal_from_name (const char *name,
         return TRUE;
       }
   return FALSE;
+}
+
+/* The folder list a worker's program is looked up in: the profile's
+ * Environment= PATH if it sets one, else Cohort's own. */
+static const char *
+worker_path (const CohortClusterSpec *spec)
+{
+  for (guint i = 0; spec->environment != NULL && spec->environment[i] != NULL; i++)
+    if (g_str_has_prefix (spec->environment[i], "PATH="))
+      return spec->environment[i] + strlen ("PATH=");
+  return g_getenv ("PATH");
+}
+
+static char *
+resolve_program (const CohortClusterSpec *spec,
+                 const char              *program)
+{
+  const char *path = worker_path (spec);
+  g_auto(GStrv) dirs = NULL;
+
+  if (strchr (program, '/') != NULL)
+    return g_canonicalize_filename (program, spec->working_directory);
+  dirs = g_strsplit (path != NULL ? path : "", ":", -1);
+  for (guint i = 0; dirs[i] != NULL; i++)
+    {
+      g_autofree char *candidate = g_build_filename (dirs[i][0] != '\0' ? dirs[i] : ".", program, NULL);
+
+      if (g_file_test (candidate, G_FILE_TEST_IS_EXECUTABLE) && !g_file_test (candidate, G_FILE_TEST_IS_DIR))
+        return g_canonicalize_filename (candidate, spec->working_directory);
+    }
+  return NULL;
+}
+
+/* One value on a line: quoted and escaped, so that a newline, a control
+ * character or trailing spaces cannot hide anything. */
+static void
+append_quoted (GString    *text,
+               const char *value)
+{
+  g_autofree char *escaped = g_strescape (value, "");
+
+  g_string_append_printf (text, "“%s”", escaped);
+}
+
+/**
+ * cohort_cluster_spec_describe:
+ *
+ * What starting the cluster runs, for a person to check before it does:
+ * the program as it resolves, each argument, the folder, every
+ * environment variable the profile sets, the shared port; for a thread
+ * cluster, the task and its arguments. Several lines, every value quoted
+ * and escaped.
+ *
+ * Returns: (transfer full): the text
+ */
+char *
+cohort_cluster_spec_describe (const CohortClusterSpec *spec)
+{
+  GString *text = g_string_new (NULL);
+
+  g_return_val_if_fail (spec != NULL, NULL);
+
+  if (spec->kind == COHORT_CLUSTER_KIND_THREADS)
+    {
+      /* Translators: a thread cluster runs one of Cohort's own tasks */
+      g_string_append_printf (text, _("%s: Cohort's task "), spec->name);
+      append_quoted (text, spec->task != NULL ? spec->task : _("messages only"));
+      if (spec->arguments != NULL)
+        {
+          g_string_append (text, _(" with "));
+          append_quoted (text, spec->arguments);
+        }
+      return g_string_free (text, FALSE);
+    }
+
+  g_string_append_printf (text, "%s: ", spec->name);
+  for (guint i = 0; spec->argv != NULL && spec->argv[i] != NULL; i++)
+    {
+      if (i > 0)
+        g_string_append_c (text, ' ');
+      append_quoted (text, spec->argv[i]);
+    }
+  if (spec->argv != NULL && spec->argv[0] != NULL)
+    {
+      g_autofree char *program = resolve_program (spec, spec->argv[0]);
+
+      g_string_append (text, "\n    ");
+      if (program != NULL)
+        {
+          g_string_append (text, _("program: "));
+          append_quoted (text, program);
+        }
+      else
+        g_string_append (text, _("program: not found"));
+    }
+  if (spec->working_directory != NULL)
+    {
+      g_string_append (text, "\n    ");
+      g_string_append (text, _("in: "));
+      append_quoted (text, spec->working_directory);
+    }
+  for (guint i = 0; spec->environment != NULL && spec->environment[i] != NULL; i++)
+    {
+      g_string_append (text, "\n    ");
+      g_string_append (text, _("environment: "));
+      append_quoted (text, spec->environment[i]);
+    }
+  if (spec->listen != NULL)
+    {
+      g_string_append (text, "\n    ");
+      g_string_append (text, _("listens on: "));
+      append_quoted (text, spec->listen);
+    }
+  return g_string_free (text, FALSE);
 }

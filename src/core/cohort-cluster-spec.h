@@ -68,6 +68,7 @@ gboolean            cohort_cluster_spec_equal             (const CohortClusterSp
 guint               cohort_cluster_spec_resolve_instances (const CohortClusterSpec *self);
 
 const char * const *cohort_cluster_spec_list_keys         (CohortClusterKind        kind);
+char               *cohort_cluster_spec_describe          (const CohortClusterSpec *spec);
 char               *cohort_cluster_spec_value_text        (const CohortClusterSpec *spec,
                                                            const char              *key);
 char               *cohort_cluster_spec_format_value      (const CohortClusterSpec *spec,

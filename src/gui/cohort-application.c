@@ -146,19 +146,23 @@ cohort_application_open_profile (CohortApplication *self,
 
   g_return_val_if_fail (COHORT_IS_APPLICATION (self), FALSE);
 
-  if (!cohort_profile_load_file (profile, absolute, &error))
+  /* A profile that cannot run: its problems in the banner, or, over a
+   * profile already open (which stays as it was), in a dialog. */
+  if (!cohort_profile_load_file (profile, absolute, &error)
+      || !cohort_supervisor_load (self->supervisor, profile, &error))
     {
-      cohort_window_show_problems (self->window, profile);
-      return FALSE;
-    }
-  if (!cohort_supervisor_load (self->supervisor, profile, &error))
-    {
-      cohort_window_show_problems (self->window, profile);
+      if (cohort_window_get_profile (self->window) != NULL)
+        cohort_window_show_open_error (self->window, profile, absolute);
+      else
+        cohort_window_show_problems (self->window, profile);
       return FALSE;
     }
   cohort_window_show_profile (self->window, profile, absolute);
   cohort_application_add_recent (self, absolute);
-  if (cohort_profile_get_trusted (profile) || self->screenshot != NULL)
+  /* --screenshot FILE.png FILE.cohort: the user named both; a profile
+   * picked for them asks like any other. */
+  if (cohort_profile_get_trusted (profile)
+      || (self->screenshot != NULL && self->first_path != NULL && g_str_equal (path, self->first_path)))
     cohort_supervisor_start (self->supervisor);
   else
     cohort_window_ask_trust (self->window);

@@ -266,8 +266,8 @@ update_graph_lines (CohortClusterPage *self)
 
   if (self->graph_signature != NULL
       && self->graph_signature->len == signature->len
-      && memcmp (self->graph_signature->data, signature->data,
-                 signature->len * sizeof (gpointer)) == 0)
+      && (signature->len == 0
+          || memcmp (self->graph_signature->data, signature->data, signature->len * sizeof (gpointer)) == 0))
     {
       update_task_lines (self);
       return;
@@ -902,6 +902,8 @@ cohort_cluster_page_new (CohortCluster *cluster,
   g_signal_connect_object (cluster, "notify::state", G_CALLBACK (update_header), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (cluster, "notify::n-online", G_CALLBACK (update_header), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (cluster, "notify::desired", G_CALLBACK (update_header), self, G_CONNECT_SWAPPED);
+  /* An edit: a new name, command or port shows at once. */
+  g_signal_connect_object (cluster, "notify::spec", G_CALLBACK (update_header), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (sampler, "sampled", G_CALLBACK (sampled_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->instances_adjustment, "value-changed", G_CALLBACK (spin_changed_cb),
                            self, G_CONNECT_SWAPPED);

@@ -17,6 +17,7 @@
 #include <glib/gi18n.h>
 
 #include "cohort-graph.h"
+#include "cohort-polyline.h"
 
 #define MIN_WIDTH      200
 #define MIN_HEIGHT     120
@@ -789,109 +790,10 @@ draw_marker_glyph (cairo_t    *cr,
   cairo_fill (cr);
 }
 
-/* A polyline in pixels, thinned as it is built: a point is left out when
- * the segment from the last point kept to the next one passes within
- * SIMPLIFY_PX of it, vertically. That is checked with the range of slopes
- * from the kept point that stay within SIMPLIFY_PX of every point left out
- * since; a point outside the range ends the segment at the one before it.
- * Flat runs (an idle worker's CPU, a steady RSS) become one segment, and
- * columns of points closer than a pixel shrink to the ones that change
- * the shape: far fewer joins for cairo to stroke, the same picture. */
+/* Lines are thinned as they are built (cohort-polyline.c): a point the
+ * neighbouring segment passes within SIMPLIFY_PX of is left out. Far
+ * fewer joins for cairo to stroke, the same picture. */
 #define SIMPLIFY_PX 0.3
-
-/* A run ends with a point whose x is NAN. */
-typedef struct
-{
-  double x;
-  double y;
-} Point;
-
-typedef struct
-{
-  GArray  *out;        /* of Point: the runs kept */
-  guint    points;     /* in the current run, including the pending one */
-  Point    a;          /* the last point kept */
-  Point    p;          /* the pending point: seen, not kept yet */
-  double   lo, hi;     /* the slopes from a that keep the points left out */
-} Thinner;
-
-static void
-thinner_keep (Thinner     *t,
-              const Point *point)
-{
-  g_array_append_vals (t->out, point, 1);
-  t->a = *point;
-  t->lo = -G_MAXDOUBLE;
-  t->hi = G_MAXDOUBLE;
-}
-
-static void
-thinner_add (Thinner *t,
-             double   x,
-             double   y)
-{
-  Point q = { x, y };
-  double dx;
-
-  if (t->points == 0)
-    {
-      thinner_keep (t, &q);
-      t->p = q;
-      t->points = 1;
-      return;
-    }
-  if (t->points == 1)
-    {
-      t->p = q;
-      t->points = 2;
-      return;
-    }
-
-  dx = x - t->a.x;
-  if (dx > 0.0)
-    {
-      double slope = (y - t->a.y) / dx;
-
-      if (slope >= t->lo && slope <= t->hi)
-        {
-          /* The pending point can go: a segment to here passes within
-           * reach of it. Narrow the range by it before it is forgotten. */
-          double pdx = t->p.x - t->a.x;
-
-          if (pdx > 0.0)
-            {
-              t->lo = MAX (t->lo, (t->p.y - SIMPLIFY_PX - t->a.y) / pdx);
-              t->hi = MIN (t->hi, (t->p.y + SIMPLIFY_PX - t->a.y) / pdx);
-            }
-          t->p = q;
-          t->points++;
-          if (t->lo <= t->hi)
-            return;
-          /* No segment from a keeps them all: keep the point just taken. */
-          thinner_keep (t, &t->p);
-          return;
-        }
-    }
-
-  /* Out of range, or not moving right: the pending point stays. */
-  thinner_keep (t, &t->p);
-  t->p = q;
-  t->points++;
-}
-
-/* Ends the run: keeps the pending point and the separator. */
-static void
-thinner_end (Thinner *t)
-{
-  static const Point end = { NAN, NAN };
-
-  if (t->points == 0)
-    return;
-  if (t->points >= 2 && (t->p.x != t->a.x || t->p.y != t->a.y))
-    g_array_append_vals (t->out, &t->p, 1);
-  g_array_append_vals (t->out, &end, 1);
-  t->points = 0;
-}
 
 /* The thinned runs of @line in pixels, into @out (emptied first). */
 static void
@@ -903,7 +805,7 @@ build_polyline (CohortGraph *self,
                 GArray      *out)
 {
   guint length = cohort_series_get_length (line->series);
-  Thinner t = { .out = out };
+  CohortThinner t;
 
   /* x_for_time () and y_for_value (), folded into a * t + b. */
   double px_per_usec = self->plot.size.width / (self->span * (double) G_USEC_PER_SEC);
@@ -913,6 +815,7 @@ build_polyline (CohortGraph *self,
   guint i;
 
   g_array_set_size (out, 0);
+  cohort_thinner_init (&t, out, SIMPLIFY_PX);
   /* From the last sample left of the plot, so the line enters at the
    * edge instead of starting a little inside it. */
   for (i = length > 0 ? index_at_or_before (line->series, start) : 0; i < length;)
@@ -924,15 +827,15 @@ build_polyline (CohortGraph *self,
       for (guint k = 0; k < n; k++)
         {
           if (isnan (values[k]))
-            thinner_end (&t);
+            cohort_thinner_end (&t);
           else
-            thinner_add (&t,
+            cohort_thinner_add (&t,
                          x_now - (double) (now - times[k]) * px_per_usec,
                          y_bottom - values[k] * px_per_unit);
         }
       i += n;
     }
-  thinner_end (&t);
+  cohort_thinner_end (&t);
 }
 
 static void
@@ -944,7 +847,7 @@ stroke_polyline (cairo_t      *cr,
 
   for (guint i = 0; i < points->len; i++)
     {
-      const Point *point = &g_array_index (points, Point, i);
+      const CohortPoint *point = &g_array_index (points, CohortPoint, i);
 
       if (isnan (point->x))
         {
@@ -952,7 +855,7 @@ stroke_polyline (cairo_t      *cr,
            * stroked tiny circle is as wide as the line. */
           if (run == 1)
             {
-              const Point *last = &g_array_index (points, Point, i - 1);
+              const CohortPoint *last = &g_array_index (points, CohortPoint, i - 1);
 
               cairo_new_sub_path (cr);
               cairo_arc (cr, last->x, last->y, 0.01, 0, 2 * G_PI);
@@ -988,14 +891,14 @@ same_points (const GArray *a,
              const GArray *b)
 {
   return a->len == b->len
-         && memcmp (a->data, b->data, a->len * sizeof (Point)) == 0;
+         && memcmp (a->data, b->data, a->len * sizeof (CohortPoint)) == 0;
 }
 
 static guint
 hash_points (const GArray *points)
 {
   const guchar *p = (const guchar *) points->data;
-  gsize n = points->len * sizeof (Point);
+  gsize n = points->len * sizeof (CohortPoint);
   guint32 h = 2166136261u;
 
   for (gsize i = 0; i < n; i++)
@@ -1019,7 +922,7 @@ draw_lines (CohortGraph *self,
 
   for (guint i = 0; i < n; i++)
     {
-      GArray *points = g_array_new (FALSE, FALSE, sizeof (Point));
+      GArray *points = g_array_new (FALSE, FALSE, sizeof (CohortPoint));
 
       build_polyline (self, g_ptr_array_index (self->lines, i), now, start, ceiling, points);
       hashes[i] = hash_points (points);
@@ -1609,6 +1512,10 @@ on_leave (GtkEventControllerMotion *controller,
 {
   self->pointer_inside = FALSE;
   update_hover (self);
+  /* A hidden page keeps no drawing (a few MiB at HiDPI per graph); the
+   * next map draws anew. */
+  g_clear_pointer (&self->surface_node, gsk_render_node_unref);
+  g_clear_pointer (&self->surface, cairo_surface_destroy);
 }
 
 /* GtkWidget --------------------------------------------------------------- */
@@ -1653,6 +1560,10 @@ cohort_graph_unmap (GtkWidget *widget)
 
   self->pointer_inside = FALSE;
   update_hover (self);
+  /* A hidden page keeps no drawing (a few MiB at HiDPI per graph); the
+   * next map draws anew. */
+  g_clear_pointer (&self->surface_node, gsk_render_node_unref);
+  g_clear_pointer (&self->surface, cairo_surface_destroy);
 
   GTK_WIDGET_CLASS (cohort_graph_parent_class)->unmap (widget);
 }

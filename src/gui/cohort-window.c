@@ -28,6 +28,7 @@ struct _CohortWindow
   CohortProfile        *profile;         /* the open document; NULL before the first */
   gboolean              closing;
   gboolean              unsaved_checked; /* the close in progress asked already */
+  guint                 destroy_source;
   guint                 page_serial;     /* names the stack's cluster pages */
 
   /* template */
@@ -272,6 +273,32 @@ cohort_window_show_problems (CohortWindow  *self,
   gtk_revealer_set_reveal_child (self->banner_revealer, text->len > 0);
 }
 
+/* Opening another profile failed: this one stays; why, in a dialog. */
+void
+cohort_window_show_open_error (CohortWindow  *self,
+                               CohortProfile *profile,
+                               const char    *path)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autofree char *base = g_filename_display_basename (path);
+  g_autofree char *heading = g_strdup_printf (_("Could Not Open “%s”"), base);
+  AdwMessageDialog *alert;
+
+  g_return_if_fail (COHORT_IS_WINDOW (self));
+
+  for (guint i = 0; i < cohort_profile_get_n_diagnostics (profile); i++)
+    {
+      g_autofree char *line =
+        cohort_profile_format_diagnostic (profile, cohort_profile_get_diagnostic (profile, i));
+
+      g_string_append_printf (text, "%s%s", text->len > 0 ? "\n" : "", line);
+    }
+  alert = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), heading,
+                                                      text->len > 0 ? text->str : NULL));
+  adw_message_dialog_add_response (alert, "close", _("_Close"));
+  gtk_window_present (GTK_WINDOW (alert));
+}
+
 /* "• Name" while there are unsaved changes; the file under it. */
 static void
 update_title (CohortWindow *self)
@@ -450,7 +477,7 @@ trust_response_cb (AdwMessageDialog *dialog,
     adw_toast_overlay_add_toast (self->toasts, adw_toast_new (_("Some clusters could not start")));
 }
 
-/* The commands a profile runs, one a line, for the question. */
+/* What a profile runs, every cluster, for the question. */
 static char *
 describe_commands (CohortProfile *profile)
 {
@@ -459,25 +486,9 @@ describe_commands (CohortProfile *profile)
 
   for (guint i = 0; i < clusters->len; i++)
     {
-      CohortClusterSpec *spec = g_ptr_array_index (clusters, i);
+      g_autofree char *description = cohort_cluster_spec_describe (g_ptr_array_index (clusters, i));
 
-      if (text->len > 0)
-        g_string_append_c (text, '\n');
-      if (spec->kind == COHORT_CLUSTER_KIND_PROCESS)
-        {
-          g_string_append_printf (text, "%s: %s", spec->name, spec->command);
-          if (spec->working_directory != NULL)
-            {
-              g_autofree char *dir = g_filename_display_name (spec->working_directory);
-
-              /* Translators: after a command: the folder it runs in */
-              g_string_append_printf (text, _("\n    in %s"), dir);
-            }
-        }
-      else
-        /* Translators: a thread cluster runs one of Cohort's own tasks */
-        g_string_append_printf (text, _("%s: Cohort's task “%s” on threads"), spec->name,
-                                spec->task != NULL ? spec->task : _("messages only"));
+      g_string_append_printf (text, "%s%s", text->len > 0 ? "\n\n" : "", description);
     }
   return g_string_free (text, FALSE);
 }
@@ -646,6 +657,22 @@ save_to (CohortWindow *self,
 }
 
 static void
+replace_response_cb (AdwMessageDialog *dialog,
+                     const char       *response,
+                     gpointer          data)
+{
+  Pending *pending = g_object_steal_data (G_OBJECT (dialog), "pending");
+  const char *path = g_object_get_data (G_OBJECT (dialog), "path");
+
+  if (pending == NULL)
+    return;
+  if (g_str_equal (response, "replace") && pending->self->profile != NULL && save_to (pending->self, path))
+    pending_run (pending);
+  else
+    pending_free (pending);
+}
+
+static void
 save_as_response_cb (GtkNativeDialog *dialog,
                      int              response,
                      Pending         *pending)
@@ -661,6 +688,26 @@ save_as_response_cb (GtkNativeDialog *dialog,
 
       g_free (path);
       path = with_suffix;
+      /* The chooser asked about the name typed, not this one. */
+      if (g_file_test (path, G_FILE_TEST_EXISTS))
+        {
+          g_autofree char *base = g_filename_display_basename (path);
+          g_autofree char *heading = g_strdup_printf (_("Replace “%s”?"), base);
+          AdwMessageDialog *alert =
+            ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), heading,
+                                                        _("A file with this name already exists. "
+                                                          "Replacing it overwrites its contents.")));
+
+          adw_message_dialog_add_responses (alert, "cancel", _("_Cancel"), "replace", _("_Replace"), NULL);
+          adw_message_dialog_set_response_appearance (alert, "replace", ADW_RESPONSE_DESTRUCTIVE);
+          adw_message_dialog_set_default_response (alert, "cancel");
+          adw_message_dialog_set_close_response (alert, "cancel");
+          g_object_set_data_full (G_OBJECT (alert), "pending", pending, (GDestroyNotify) pending_free);
+          g_object_set_data_full (G_OBJECT (alert), "path", g_steal_pointer (&path), g_free);
+          g_signal_connect (alert, "response", G_CALLBACK (replace_response_cb), NULL);
+          gtk_window_present (GTK_WINDOW (alert));
+          return;
+        }
     }
   if (path != NULL && self->profile != NULL && save_to (self, path))
     pending_run (pending);
@@ -694,6 +741,7 @@ save_as (CohortWindow *self,
     }
   else
     gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), suggested);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
   g_signal_connect (dialog, "response", G_CALLBACK (save_as_response_cb), pending_new (self, then, then_path));
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
@@ -814,6 +862,7 @@ open_action (GtkWidget  *widget,
   gtk_file_filter_add_pattern (filter, "*.cohort");
   gtk_file_filter_add_mime_type (filter, "application/x-cohort-profile");
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
   g_signal_connect (dialog, "response", G_CALLBACK (open_response_cb), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
@@ -875,8 +924,7 @@ save_as_action (GtkWidget  *widget,
  * refuse (a port in use), the profile goes back. */
 
 static GStrv
-taken_names (CohortWindow *self,
-             const char   *except)
+taken_names (CohortWindow *self)
 {
   GListModel *clusters = cohort_supervisor_get_clusters (self->supervisor);
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
@@ -885,8 +933,7 @@ taken_names (CohortWindow *self,
     {
       g_autoptr(CohortCluster) cluster = g_list_model_get_item (clusters, i);
 
-      if (except == NULL || !g_str_equal (except, cohort_cluster_get_name (cluster)))
-        g_strv_builder_add (builder, cohort_cluster_get_name (cluster));
+      g_strv_builder_add (builder, cohort_cluster_get_name (cluster));
     }
   return g_strv_builder_end (builder);
 }
@@ -956,7 +1003,9 @@ open_editor (CohortWindow      *self,
 {
   const char *path = cohort_profile_get_path (self->profile);
   g_autofree char *base_dir = path != NULL ? g_path_get_dirname (path) : g_get_current_dir ();
-  g_auto(GStrv) taken = taken_names (self, cluster != NULL ? cohort_cluster_get_name (cluster) : NULL);
+  /* Every name: the editor tells an edit from a new cluster by finding
+   * the spec's own name among them. */
+  g_auto(GStrv) taken = taken_names (self);
   CohortClusterEditor *editor;
 
   editor = cohort_cluster_editor_new (GTK_WINDOW (self), spec, cluster, base_dir, (const char * const *) taken);
@@ -1003,7 +1052,7 @@ duplicate_cluster_action (GtkWidget  *widget,
     return;
   /* A copy under a new name, in the editor: a shared port, say, wants
    * changing before it runs beside the original. */
-  taken = taken_names (self, NULL);
+  taken = taken_names (self);
   copy = cohort_cluster_spec_copy (spec);
   g_free (copy->name);
   copy->name = cohort_cluster_editor_unique_name (spec->name, (const char * const *) taken);
@@ -1056,11 +1105,23 @@ delete_cluster_action (GtkWidget  *widget,
 
 /* Closing with workers running asks, then stops them gracefully. */
 
+static gboolean
+destroy_cb (gpointer data)
+{
+  CohortWindow *self = data;
+
+  self->destroy_source = 0;
+  gtk_window_destroy (GTK_WINDOW (self));
+  return G_SOURCE_REMOVE;
+}
+
 static void
 stopped_cb (CohortWindow *self)
 {
-  if (self->closing && !cohort_supervisor_get_running (self->supervisor))
-    gtk_window_destroy (GTK_WINDOW (self));
+  /* Never inside the emission that got here (the dialog's response, the
+   * supervisor's notify): the window goes once they have returned. */
+  if (self->closing && self->destroy_source == 0 && !cohort_supervisor_get_running (self->supervisor))
+    self->destroy_source = g_idle_add_full (G_PRIORITY_DEFAULT, destroy_cb, g_object_ref (self), g_object_unref);
 }
 
 static void
@@ -1129,6 +1190,7 @@ cohort_window_dispose (GObject *object)
 {
   CohortWindow *self = (CohortWindow *) object;
 
+  g_clear_handle_id (&self->destroy_source, g_source_remove);
   gtk_widget_dispose_template (GTK_WIDGET (self), COHORT_TYPE_WINDOW);
   g_clear_object (&self->profile);
   g_clear_object (&self->supervisor);

@@ -26,6 +26,9 @@ void          cohort_window_select_cluster  (CohortWindow     *self,
 GtkWidget    *cohort_window_get_visible_page (CohortWindow    *self);
 CohortProfile *cohort_window_get_profile    (CohortWindow     *self);
 void          cohort_window_ask_trust       (CohortWindow     *self);
+void          cohort_window_show_open_error (CohortWindow     *self,
+                                             CohortProfile    *profile,
+                                             const char       *path);
 void          cohort_window_update_recent   (CohortWindow     *self);
 
 G_END_DECLS
