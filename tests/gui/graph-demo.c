@@ -4,7 +4,8 @@
  * Not built by meson. Build by hand from the top of the tree:
  *
  *   gcc -o /tmp/graph-demo tests/gui/graph-demo.c src/gui/cohort-graph.c \
- *       src/core/cohort-series.c -Isrc/core -Isrc/gui -I_build \
+ *       src/core/cohort-series.c src/core/cohort-polyline.c \
+ *       -Isrc/core -Isrc/gui -I_build \
  *       $(pkg-config --cflags --libs gtk4 libadwaita-1) -lm
  *
  *   graph-demo [--dark] [--span 60|300|600] [--workers N] [--size WxH]
