@@ -11,6 +11,7 @@
 #include "cohort-pm2.h"
 #include "cohort-profile.h"
 #include "cohort-test-util.h"
+#include "cohort-trust.h"
 
 typedef struct
 {
@@ -848,6 +849,48 @@ test_round_trip (Fixture       *f,
     }
 }
 
+/* An ecosystem file may come from anywhere (a cloned repository): the
+ * profile made from it is not one the user wrote, and opening it asks
+ * before anything starts, even where Cohort had saved a profile before. */
+static void
+test_import_untrusted (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *ecosystem = write_file (f, "ecosystem.json",
+                                           "{\"apps\": [{\"name\": \"web\", \"script\": \"./run.sh\"}]}");
+  g_autofree char *output = g_build_filename (f->dir, "out.cohort", NULL);
+  g_autoptr(CohortProfile) profile = cohort_profile_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  gsize length;
+
+  /* Saved by Cohort: trusted. */
+  g_assert_true (cohort_profile_save (profile, output, &error));
+  g_assert_no_error (error);
+  g_assert_true (cohort_profile_load_file (profile, output, NULL));
+  g_assert_true (cohort_profile_get_trusted (profile));
+
+  g_assert_true (cohort_pm2_convert (ecosystem, output, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (output, &text, &length, NULL));
+  g_assert_false (cohort_trust_check (output, text, length));
+  g_assert_true (cohort_profile_load_file (profile, output, &error));
+  g_assert_no_error (error);
+  g_assert_false (cohort_profile_get_trusted (profile));
+  g_assert_cmpuint (cohort_profile_get_clusters (profile)->len, ==, 1);
+
+  /* Nor through the command line. */
+  g_unlink (output);
+  {
+    const char *argv[] = { cohort_test_binary ("COHORT_BIN"), "--import", ecosystem, "-o", output, NULL };
+
+    g_assert_cmpint (cohort_test_run (argv, NULL, NULL, 30000), ==, 0);
+  }
+  g_assert_true (cohort_profile_load_file (profile, output, &error));
+  g_assert_no_error (error);
+  g_assert_false (cohort_profile_get_trusted (profile));
+}
+
 /* The real binary: warnings on stderr and exit 0, a profile --check
  * finds nothing to say about; an error is one line, exit 2, and the
  * output as it was. */
@@ -931,6 +974,14 @@ int
 main (int   argc,
       char *argv[])
 {
+  g_autofree char *data_home = NULL;
+  int status;
+
+  /* Trust is recorded in a folder of the test's, not the user's own,
+   * also for the cohort binary the tests run. */
+  data_home = cohort_test_make_dir ();
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, func) \
@@ -957,9 +1008,12 @@ main (int   argc,
   ADD ("paths-and-aliases", test_paths_and_aliases);
   ADD ("profile-name", test_profile_name);
   ADD ("round-trip", test_round_trip);
+  ADD ("import-untrusted", test_import_untrusted);
   ADD ("command-line", test_command_line);
 
 #undef ADD
 
-  return g_test_run ();
+  status = g_test_run ();
+  cohort_test_remove_dir (data_home);
+  return status;
 }

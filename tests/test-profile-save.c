@@ -751,6 +751,82 @@ test_modified (Fixture       *f,
   g_assert_cmpuint (notified, ==, 4);
 }
 
+/* An edit the running clusters refused is undone by putting back the
+ * text from before it: byte for byte, where an edit back to the old spec
+ * would write the changed lines in the spec's words (WorkingDirectory=app
+ * as an absolute folder) and leave the profile modified. */
+static void
+test_restore (Fixture       *f,
+              gconstpointer  data)
+{
+  static const char text[] =
+    "# the shop\n[Cluster web]\nCommand = run  --port 1\nWorkingDirectory=app\nInstances=max\n\n"
+    "[Cluster other]\nCommand=x\n";
+  g_autoptr(CohortProfile) profile = load_text (f, text);
+  g_autoptr(CohortClusterSpec) web = cohort_cluster_spec_ref (get_cluster (profile, "web"));
+  g_autoptr(CohortClusterSpec) edit = cohort_cluster_spec_copy (web);
+  g_autoptr(CohortClusterSpec) renamed = cohort_cluster_spec_copy (web);
+  g_autoptr(GError) error = NULL;
+  CohortClusterSpec *other = get_cluster (profile, "other");
+  GPtrArray *clusters = cohort_profile_get_clusters (profile);
+  g_autofree char *before = NULL;
+  g_autofree char *middle = NULL;
+  gsize before_length;
+  gsize middle_length;
+  guint notified = 0;
+
+  g_signal_connect (profile, "notify::modified", G_CALLBACK (notify_cb), &notified);
+  before = cohort_profile_to_data (profile, &before_length);
+  g_assert_cmpstr (before, ==, text);
+
+  edit->instances = 4;
+  g_free (edit->working_directory);
+  edit->working_directory = g_strdup ("/elsewhere");
+  g_assert_true (cohort_profile_put_cluster (profile, "web", edit, &error));
+  g_assert_no_error (error);
+  g_assert_true (cohort_profile_get_modified (profile));
+  g_assert_cmpuint (notified, ==, 1);
+
+  g_assert_true (cohort_profile_restore (profile, before, before_length, FALSE, &error));
+  g_assert_no_error (error);
+  assert_text (profile, text);
+  g_assert_false (cohort_profile_get_modified (profile));
+  g_assert_cmpuint (notified, ==, 2);
+  g_assert_true (cohort_profile_get_clusters (profile) == clusters);
+  g_assert_cmpuint (clusters->len, ==, 2);
+  assert_same_spec (get_cluster (profile, "web"), web);
+  g_assert_true (get_cluster (profile, "other") == other);
+
+  /* Undoing an edit of a profile already modified: it stays so, and says
+   * nothing. A rename is undone as well. */
+  cohort_profile_set_name (profile, "Edited");
+  g_assert_cmpuint (notified, ==, 3);
+  middle = cohort_profile_to_data (profile, &middle_length);
+  g_free (renamed->name);
+  renamed->name = g_strdup ("www");
+  renamed->instances = 1;
+  g_assert_true (cohort_profile_put_cluster (profile, "web", renamed, &error));
+  g_assert_no_error (error);
+  g_assert_true (cohort_profile_restore (profile, middle, middle_length, TRUE, &error));
+  g_assert_no_error (error);
+  assert_text (profile, middle);
+  g_assert_true (cohort_profile_get_modified (profile));
+  g_assert_cmpuint (notified, ==, 3);
+  g_assert_cmpstr (cohort_profile_get_name (profile), ==, "Edited");
+  g_assert_true (cohort_profile_get_clusters (profile) == clusters);
+  g_assert_cmpuint (clusters->len, ==, 2);
+  assert_same_spec (get_cluster (profile, "web"), web);
+  g_assert_true (get_cluster (profile, "other") == other);
+
+  /* Not a text: refused, nothing changes. */
+  g_assert_false (cohort_profile_restore (profile, "[Cluster a]\n\0", 13, FALSE, &error));
+  g_assert_error (error, COHORT_PROFILE_ERROR, COHORT_PROFILE_ERROR_INVALID);
+  assert_text (profile, middle);
+  g_assert_true (cohort_profile_get_modified (profile));
+  g_assert_true (cohort_profile_get_clusters (profile) == clusters);
+  g_assert_cmpuint (clusters->len, ==, 2);
+}
+
 /* What an editor types */
 
 static void
@@ -950,6 +1026,157 @@ test_save_keeps_mode_and_link (Fixture       *f,
   g_assert_cmpuint (count_temporaries (f->dir), ==, 0);
 }
 
+/* Save As into another folder keeps what every cluster means: a relative
+ * WorkingDirectory meant the old folder's, so it is written out as that
+ * absolute folder; into the same folder, the text stays as it was. */
+static void
+test_save_as_elsewhere (Fixture       *f,
+                        gconstpointer  data)
+{
+  static const char text[] =
+    "[Cluster rel]\nCommand=run\nWorkingDirectory=app\n\n"
+    "[Cluster dots]\nCommand=run\nWorkingDirectory = ../shared/./z\n\n"
+    "[Cluster escaped]\nCommand=run\nWorkingDirectory=\\smy app\n\n"
+    "[Cluster home]\nCommand=run\nWorkingDirectory=~/x\n\n"
+    "[Cluster tilde-name]\nCommand=run\nWorkingDirectory=~x\n\n"
+    "[Cluster abs]\nCommand=run\nWorkingDirectory=/srv/y\n\n"
+    "[Cluster none]\nCommand=run\n\n"
+    "[Cluster t]\nKind=threads\nTask=sum\nArguments={\"n\": 3}\n";
+  g_autofree char *a = g_build_filename (f->dir, "a", NULL);
+  g_autofree char *b = g_build_filename (f->dir, "b", NULL);
+  g_autofree char *in_a = g_build_filename (a, "p.cohort", NULL);
+  g_autofree char *same_folder = g_build_filename (a, "q.cohort", NULL);
+  g_autofree char *in_b = g_build_filename (b, "p.cohort", NULL);
+  g_autofree char *real = realpath (f->dir, NULL);
+  g_autofree char *expected = NULL;
+  g_autofree char *on_disk = NULL;
+  g_autoptr(CohortProfile) profile = cohort_profile_new ();
+  g_autoptr(CohortProfile) reloaded = cohort_profile_new ();
+  g_autoptr(GPtrArray) before = g_ptr_array_new_with_free_func ((GDestroyNotify) cohort_cluster_spec_unref);
+  g_autoptr(GError) error = NULL;
+  GPtrArray *clusters;
+
+  g_assert_cmpint (g_mkdir (a, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir (b, 0755), ==, 0);
+  write_file (in_a, text);
+  g_assert_true (cohort_profile_load_file (profile, in_a, &error));
+  g_assert_no_error (error);
+  clusters = cohort_profile_get_clusters (profile);
+  for (guint i = 0; i < clusters->len; i++)
+    g_ptr_array_add (before, cohort_cluster_spec_ref (g_ptr_array_index (clusters, i)));
+
+  /* The same folder: not a byte changes. */
+  g_assert_true (cohort_profile_save (profile, same_folder, &error));
+  g_assert_no_error (error);
+  on_disk = read_file (same_folder);
+  g_assert_cmpstr (on_disk, ==, text);
+  g_clear_pointer (&on_disk, g_free);
+
+  /* Another folder: the relative ones become the folders they meant. */
+  g_assert_true (cohort_profile_save (profile, in_b, &error));
+  g_assert_no_error (error);
+  expected = g_strdup_printf (
+    "[Cluster rel]\nCommand=run\nWorkingDirectory=%s/a/app\n\n"
+    "[Cluster dots]\nCommand=run\nWorkingDirectory = %s/shared/z\n\n"
+    "[Cluster escaped]\nCommand=run\nWorkingDirectory=%s/a/ my app\n\n"
+    "[Cluster home]\nCommand=run\nWorkingDirectory=~/x\n\n"
+    "[Cluster tilde-name]\nCommand=run\nWorkingDirectory=%s/a/~x\n\n"
+    "[Cluster abs]\nCommand=run\nWorkingDirectory=/srv/y\n\n"
+    "[Cluster none]\nCommand=run\n\n"
+    "[Cluster t]\nKind=threads\nTask=sum\nArguments={\"n\": 3}\n",
+    real, real, real, real);
+  on_disk = read_file (in_b);
+  g_assert_cmpstr (on_disk, ==, expected);
+  assert_text (profile, expected);
+  g_assert_cmpstr (cohort_profile_get_path (profile), ==, in_b);
+  g_assert_false (cohort_profile_get_modified (profile));
+
+  /* Every spec is the one the running clusters hold, unchanged. */
+  clusters = cohort_profile_get_clusters (profile);
+  g_assert_cmpuint (clusters->len, ==, before->len);
+  for (guint i = 0; i < clusters->len; i++)
+    {
+      assert_same_spec (g_ptr_array_index (clusters, i), g_ptr_array_index (before, i));
+      g_assert_true (g_ptr_array_index (clusters, i) == g_ptr_array_index (before, i));
+    }
+
+  /* And the file, opened afresh, means the same. */
+  g_assert_true (cohort_profile_load_file (reloaded, in_b, &error));
+  g_assert_no_error (error);
+  clusters = cohort_profile_get_clusters (reloaded);
+  for (guint i = 0; i < clusters->len; i++)
+    assert_same_spec (g_ptr_array_index (clusters, i), g_ptr_array_index (before, i));
+}
+
+static void
+set_mtime (const char *path,
+           time_t      seconds)
+{
+  struct timespec times[2] = { { 0, UTIME_OMIT }, { seconds, 0 } };
+
+  g_assert_cmpint (utimensat (AT_FDCWD, path, times, 0), ==, 0);
+}
+
+/* Something else wrote the file since it was loaded or saved: the window
+ * asks before overwriting it. */
+static void
+test_changed_on_disk (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(CohortProfile) profile = load_text (f, shop);
+  g_autoptr(CohortProfile) fresh = cohort_profile_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *replacement = g_build_filename (f->dir, "replacement", NULL);
+  g_autofree char *elsewhere = g_build_filename (f->dir, "elsewhere.cohort", NULL);
+
+  g_assert_false (cohort_profile_get_changed_on_disk (profile));
+  g_assert_false (cohort_profile_get_changed_on_disk (fresh));
+
+  /* Another text. */
+  write_file (f->path, "[Cluster x]\nCommand=y\n");
+  g_assert_true (cohort_profile_get_changed_on_disk (profile));
+  /* Saved over it: the file is the profile's again. */
+  g_assert_true (cohort_profile_save (profile, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (cohort_profile_get_changed_on_disk (profile));
+
+  /* The same size, written at another time. */
+  set_mtime (f->path, 1000000000);
+  g_assert_true (cohort_profile_get_changed_on_disk (profile));
+  g_assert_true (cohort_profile_load_file (profile, f->path, &error));
+  g_assert_no_error (error);
+  g_assert_false (cohort_profile_get_changed_on_disk (profile));
+
+  /* Replaced by another file of the same size and time (saved the way
+   * Cohort saves, by a rename). */
+  write_file (replacement, shop);
+  set_mtime (replacement, 1000000000);
+  g_assert_cmpint (g_rename (replacement, f->path), ==, 0);
+  g_assert_true (cohort_profile_get_changed_on_disk (profile));
+  g_assert_true (cohort_profile_load_file (profile, f->path, &error));
+  g_assert_false (cohort_profile_get_changed_on_disk (profile));
+
+  /* Gone. */
+  g_assert_cmpint (g_unlink (f->path), ==, 0);
+  g_assert_true (cohort_profile_get_changed_on_disk (profile));
+
+  /* Saved elsewhere, it is the new file that counts. */
+  g_assert_true (cohort_profile_save (profile, elsewhere, &error));
+  g_assert_no_error (error);
+  g_assert_false (cohort_profile_get_changed_on_disk (profile));
+  write_file (f->path, "[Cluster x]\nCommand=y\n");
+  g_assert_false (cohort_profile_get_changed_on_disk (profile));
+  g_assert_true (cohort_profile_save_untrusted (profile, NULL, &error));
+  g_assert_false (cohort_profile_get_changed_on_disk (profile));
+
+  /* Loaded from data, or a file that could not be read: nothing to
+   * compare with. */
+  g_assert_true (cohort_profile_load_data (profile, shop, -1, f->path, NULL));
+  g_assert_false (cohort_profile_get_changed_on_disk (profile));
+  g_assert_false (cohort_profile_load_file (profile, replacement, NULL));
+  g_assert_false (cohort_profile_get_changed_on_disk (profile));
+}
+
 /* A profile of a few hundred KiB, so that a save takes a while. */
 static char *
 big_profile (const char *variant)
@@ -1077,6 +1304,50 @@ test_stale_temporary_of_a_live_save (Fixture       *f,
   g_close (fd, NULL);
 }
 
+/* Two Cohorts saving the same file at once: each one's clean-up of
+ * temporaries left by crashed saves must never take the other's
+ * temporary file, which exists unlocked for a moment after mkstemp. */
+static void
+test_concurrent_saves (Fixture       *f,
+                       gconstpointer  data)
+{
+  pid_t pids[3];
+  int status;
+
+  write_file (f->path, shop);
+  for (guint i = 0; i < G_N_ELEMENTS (pids); i++)
+    {
+      pids[i] = fork ();
+      g_assert_cmpint (pids[i], >=, 0);
+      if (pids[i] == 0)
+        {
+          CohortProfile *profile = cohort_profile_new ();
+          GError *error = NULL;
+          gint64 end;
+
+          prctl (PR_SET_PDEATHSIG, SIGKILL);
+          if (!cohort_profile_load_file (profile, f->path, NULL))
+            _exit (1);
+          end = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+          while (g_get_monotonic_time () < end)
+            if (!cohort_profile_save (profile, NULL, &error))
+              {
+                g_printerr ("save %u: %s\n", i, error->message);
+                _exit (2);
+              }
+          _exit (0);
+        }
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (pids); i++)
+    {
+      g_assert_cmpint (waitpid (pids[i], &status, 0), ==, pids[i]);
+      g_assert_true (WIFEXITED (status));
+      g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+    }
+  g_assert_cmpuint (count_temporaries (f->dir), ==, 0);
+}
+
 /* Trust */
 
 static void
@@ -1129,6 +1400,59 @@ test_trust (Fixture       *f,
 
     g_assert_true (cohort_profile_get_trusted (fresh));
   }
+}
+
+/* A link to a profile Cohort saved is trusted, since the text and the
+ * file are the ones Cohort wrote; so what it means must be what the real
+ * file means: its relative folders are beside the real file, not beside
+ * the link (where anyone who can make the link could put a run.sh). */
+static void
+test_trust_through_link (Fixture       *f,
+                         gconstpointer  data)
+{
+  static const char text[] = "[Cluster web]\nCommand=./run.sh\nWorkingDirectory=app\n";
+  g_autofree char *a = g_build_filename (f->dir, "a", NULL);
+  g_autofree char *b = g_build_filename (f->dir, "b", NULL);
+  g_autofree char *c = g_build_filename (f->dir, "c", NULL);
+  g_autofree char *saved = g_build_filename (a, "p.cohort", NULL);
+  g_autofree char *evil = g_build_filename (b, "evil.cohort", NULL);
+  g_autofree char *through_folder = g_build_filename (c, "p.cohort", NULL);
+  g_autofree char *real = realpath (f->dir, NULL);
+  g_autofree char *app = g_build_filename (real, "a", "app", NULL);
+  g_autoptr(CohortProfile) profile = cohort_profile_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir (a, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir (b, 0755), ==, 0);
+  write_file (saved, text);
+  g_assert_true (cohort_profile_load_file (profile, saved, NULL));
+  g_assert_true (cohort_profile_save (profile, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (get_cluster (profile, "web")->working_directory, ==, app);
+
+  /* A link to the file. */
+  g_assert_cmpint (symlink ("../a/p.cohort", evil), ==, 0);
+  g_assert_true (cohort_profile_load_file (profile, evil, &error));
+  g_assert_no_error (error);
+  g_assert_true (cohort_profile_get_trusted (profile));
+  g_assert_cmpstr (cohort_profile_get_path (profile), ==, evil);
+  g_assert_cmpstr (get_cluster (profile, "web")->working_directory, ==, app);
+
+  /* A link to its folder. */
+  g_assert_cmpint (symlink ("a", c), ==, 0);
+  g_assert_true (cohort_profile_load_file (profile, through_folder, &error));
+  g_assert_no_error (error);
+  g_assert_true (cohort_profile_get_trusted (profile));
+  g_assert_cmpstr (get_cluster (profile, "web")->working_directory, ==, app);
+
+  /* Saved through the link, it still means the same. */
+  cohort_profile_set_name (profile, "Through a link");
+  g_assert_true (cohort_profile_save (profile, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (get_cluster (profile, "web")->working_directory, ==, app);
+  g_assert_true (cohort_profile_load_file (profile, evil, &error));
+  g_assert_true (cohort_profile_get_trusted (profile));
+  g_assert_cmpstr (get_cluster (profile, "web")->working_directory, ==, app);
 }
 
 static void
@@ -1186,15 +1510,20 @@ main (int   argc,
   ADD ("/Cohort/ProfileSave/edit/add-to-empty", test_add_to_empty);
   ADD ("/Cohort/ProfileSave/edit/name", test_set_name);
   ADD ("/Cohort/ProfileSave/edit/modified", test_modified);
+  ADD ("/Cohort/ProfileSave/edit/restore", test_restore);
   ADD ("/Cohort/ProfileSave/parse-cluster", test_parse_cluster);
   ADD ("/Cohort/ProfileSave/save/missing-folder", test_save_missing_folder);
   ADD ("/Cohort/ProfileSave/save/over-folder-or-device", test_save_over_folder_or_device);
   g_test_add_func ("/Cohort/ProfileSave/save/read-only-folder", test_save_read_only_folder);
   ADD ("/Cohort/ProfileSave/save/mode-and-link", test_save_keeps_mode_and_link);
+  ADD ("/Cohort/ProfileSave/save/as-elsewhere", test_save_as_elsewhere);
+  ADD ("/Cohort/ProfileSave/save/changed-on-disk", test_changed_on_disk);
   ADD ("/Cohort/ProfileSave/save/crash", test_crash_while_saving);
   ADD ("/Cohort/ProfileSave/save/stale-temporaries", test_stale_temporary_of_a_live_save);
+  ADD ("/Cohort/ProfileSave/save/concurrent", test_concurrent_saves);
   ADD ("/Cohort/ProfileSave/trust/profiles", test_trust);
   ADD ("/Cohort/ProfileSave/trust/store", test_trust_functions);
+  ADD ("/Cohort/ProfileSave/trust/through-link", test_trust_through_link);
 
   status = g_test_run ();
   cohort_test_remove_dir (data_home);

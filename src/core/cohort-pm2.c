@@ -2012,9 +2012,11 @@ cohort_pm2_convert (const char  *path,
           return FALSE;
         }
     }
-  /* The profile resolves its own paths against the file's folder. */
+  /* The profile resolves its own paths against the file's folder. It
+   * says what an ecosystem file from anywhere says, so it is not recorded
+   * as one Cohort saved: opening it asks before anything starts. */
   target = g_canonicalize_filename (output, NULL);
-  if (!cohort_profile_save (profile, target, &local_error))
+  if (!cohort_profile_save_untrusted (profile, target, &local_error))
     {
       g_set_error_literal (error, COHORT_PM2_ERROR, COHORT_PM2_ERROR_OUTPUT, local_error->message);
       return FALSE;

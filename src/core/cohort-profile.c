@@ -60,7 +60,8 @@ struct _CohortProfile
   GObject     parent_instance;
 
   char       *path;
-  /* where relative WorkingDirectory= resolve; the path's folder */
+  /* where relative WorkingDirectory= resolve: the folder of the real
+   * file, links resolved (see folder_of()) */
   char       *base_dir;
   char       *name;
   GKeyFile   *keyfile;
@@ -77,8 +78,13 @@ struct _CohortProfile
   GHashTable *group_lines;
   GHashTable *key_lines;
 
+  /* the file as it was when loaded or last saved, to tell whether
+   * something else wrote it since */
+  struct stat disk;
+
   guint       modified : 1;
   guint       trusted : 1;
+  guint       has_disk : 1;
 };
 
 G_DEFINE_FINAL_TYPE (CohortProfile, cohort_profile, G_TYPE_OBJECT)
@@ -949,6 +955,45 @@ finish (CohortProfile  *self,
   return FALSE;
 }
 
+static char *
+real_path (const char *path)
+{
+  char *real = realpath (path, NULL);
+  char *copy;
+
+  if (real == NULL)
+    return NULL;
+  copy = g_strdup (real);
+  free (real);
+  return copy;
+}
+
+/* The folder relative working directories of the profile at @path
+ * resolve against: the real file's, links resolved. Trust is kept by the
+ * real file (cohort-trust.c), so a link elsewhere to a profile Cohort
+ * saved is trusted; were its folders beside the link, whoever can make
+ * the link would choose what the trusted profile runs. A file that does
+ * not exist yet goes by its folder, resolved the same way: where it will
+ * be. Absolute either way, as g_canonicalize_filename () wants its base:
+ * a profile named relative to the current folder ("cohort --check
+ * web.cohort") resolves against that folder. */
+static char *
+folder_of (const char *path)
+{
+  g_autofree char *real = real_path (path);
+  g_autofree char *absolute = NULL;
+  g_autofree char *dir = NULL;
+  char *real_dir;
+
+  if (real != NULL)
+    return g_path_get_dirname (real);
+
+  absolute = g_canonicalize_filename (path, NULL);
+  dir = g_path_get_dirname (absolute);
+  real_dir = real_path (dir);
+  return real_dir != NULL ? real_dir : g_steal_pointer (&dir);
+}
+
 static void
 set_path (CohortProfile *self,
           const char    *path)
@@ -959,14 +1004,7 @@ set_path (CohortProfile *self,
   self->path = g_steal_pointer (&owned);
   g_clear_pointer (&self->base_dir, g_free);
   if (self->path != NULL)
-    {
-      /* Absolute, as g_canonicalize_filename () wants its base: a
-       * profile named relative to the current folder ("cohort --check
-       * web.cohort") resolves against that folder. */
-      g_autofree char *absolute = g_canonicalize_filename (self->path, NULL);
-
-      self->base_dir = g_path_get_dirname (absolute);
-    }
+    self->base_dir = folder_of (self->path);
 }
 
 /* Everything a load does with the text, into the profile as it is now
@@ -1049,6 +1087,7 @@ cohort_profile_load_data (CohortProfile  *self,
   set_path (self, path);
   ok = parse_text (self, data, length, error);
   self->trusted = path != NULL && self->has_text && cohort_trust_check (path, data, length);
+  self->has_disk = FALSE;
   set_modified (self, FALSE);
   return ok;
 }
@@ -1063,6 +1102,7 @@ fail_whole_file (CohortProfile      *self,
   reset (self);
   set_path (self, path);
   self->trusted = FALSE;
+  self->has_disk = FALSE;
   set_modified (self, FALSE);
   add_diagnostic (self, COHORT_DIAGNOSTIC_ERROR, 0, "%s", message);
   finish (self, error);
@@ -1104,6 +1144,7 @@ too_large_message (gint64 size)
 static char *
 read_file (const char          *path,
            gsize               *length,
+           struct stat         *st_out,
            CohortProfileError  *code,
            char               **message)
 {
@@ -1163,6 +1204,7 @@ read_file (const char          *path,
   if (*message != NULL)
     return NULL;
   *length = text->len;
+  *st_out = st;
   return g_string_free (g_steal_pointer (&text), FALSE);
 }
 
@@ -1174,16 +1216,21 @@ cohort_profile_load_file (CohortProfile  *self,
   g_autofree char *message = NULL;
   g_autofree char *data = NULL;
   CohortProfileError code;
+  struct stat st;
   gsize length = 0;
+  gboolean ok;
 
   g_return_val_if_fail (COHORT_IS_PROFILE (self), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
 
-  data = read_file (path, &length, &code, &message);
+  data = read_file (path, &length, &st, &code, &message);
   if (data == NULL)
     return fail_whole_file (self, path, code, message, error);
 
-  return cohort_profile_load_data (self, data, length, path, error);
+  ok = cohort_profile_load_data (self, data, length, path, error);
+  self->disk = st;
+  self->has_disk = TRUE;
+  return ok;
 }
 
 const char *
@@ -1277,6 +1324,34 @@ cohort_profile_get_trusted (CohortProfile *self)
 {
   g_return_val_if_fail (COHORT_IS_PROFILE (self), FALSE);
   return self->trusted;
+}
+
+/**
+ * cohort_profile_get_changed_on_disk:
+ *
+ * Whether the file at the profile's path is no longer the one it was
+ * loaded from or last saved as: another size, another modification time,
+ * or another file (something saved it by replacing it, as Cohort does),
+ * or it is gone. Saving would overwrite what something else wrote, so
+ * the window asks first. Only the file's metadata is looked at, not its
+ * text. %FALSE for a profile that was not loaded from a file or saved.
+ */
+gboolean
+cohort_profile_get_changed_on_disk (CohortProfile *self)
+{
+  struct stat st;
+
+  g_return_val_if_fail (COHORT_IS_PROFILE (self), FALSE);
+
+  if (!self->has_disk || self->path == NULL)
+    return FALSE;
+  if (stat (self->path, &st) != 0)
+    return TRUE;
+  return st.st_dev != self->disk.st_dev ||
+         st.st_ino != self->disk.st_ino ||
+         st.st_size != self->disk.st_size ||
+         st.st_mtim.tv_sec != self->disk.st_mtim.tv_sec ||
+         st.st_mtim.tv_nsec != self->disk.st_mtim.tv_nsec;
 }
 
 /* Editing */
@@ -1851,6 +1926,49 @@ cohort_profile_to_data (CohortProfile *self,
 }
 
 /**
+ * cohort_profile_restore:
+ * @data: a text cohort_profile_to_data() returned for this profile
+ * @modified: the modified flag to have afterwards
+ *
+ * Puts the document back as it was when @data was taken (an edit the
+ * running clusters refused, undone): the text byte for byte, with the
+ * profile's path and folder as they are, rather than an edit back to the
+ * old values, which would rewrite the lines that changed in the old
+ * spec's own words (a relative folder as an absolute one). Clusters equal
+ * to the ones the profile holds keep their spec; the array
+ * cohort_profile_get_clusters() returns stays the same.
+ *
+ * Returns: %FALSE, changing nothing, when @data is not a text at all
+ */
+gboolean
+cohort_profile_restore (CohortProfile  *self,
+                        const char     *data,
+                        gsize           length,
+                        gboolean        modified,
+                        GError        **error)
+{
+  g_autoptr(CohortProfile) next = NULL;
+
+  g_return_val_if_fail (COHORT_IS_PROFILE (self), FALSE);
+  g_return_val_if_fail (data != NULL || length == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  next = cohort_profile_new ();
+  next->path = g_strdup (self->path);
+  next->base_dir = g_strdup (self->base_dir);
+  /* A text with errors is put back too: it is what the profile was. */
+  if (!parse_text (next, data != NULL ? data : "", length, NULL) && !next->has_text)
+    {
+      set_error (next, FALSE, error);
+      return FALSE;
+    }
+
+  adopt (self, next);
+  set_modified (self, modified);
+  return TRUE;
+}
+
+/**
  * cohort_profile_parse_cluster:
  * @name: the cluster's name
  * @keys: (array zero-terminated=1): keys such as "Instances"
@@ -1914,7 +2032,9 @@ cohort_profile_parse_cluster (const char          *name,
 /* Temporary files are “.NAME.saving-XXXXXX” beside the profile, locked
  * while they are written. One whose lock is free was left by a save that
  * died (the kernel drops a dead process's locks): the next save of the
- * same file removes it, so they do not pile up. */
+ * same file removes it, so they do not pile up. A live save's file is
+ * unlocked too for the moment between mkstemp() and flock(); the save
+ * finds out once it holds the lock (see write_atomically()). */
 #define TEMPORARY_INFIX ".saving-"
 
 static void
@@ -1969,14 +2089,66 @@ write_all (int         fd,
   return TRUE;
 }
 
+/* A new temporary file for @target, locked, in @temp_out. The stale
+ * clean-up of a concurrent save may take it before it is locked (it then
+ * looks like a crashed save's); once locked and still linked, it is safe,
+ * so a taken one is only replaced. Another save's clean-up hitting that
+ * moment over and over is not going to happen; the bound is only so that
+ * nothing can loop for ever. */
+#define MAX_TEMPORARY_ATTEMPTS 100
+/* in place of an errno: every attempt was taken */
+#define TEMPORARY_TAKEN (-1)
+
+static int
+create_temporary (const char  *dir,
+                  const char  *base,
+                  int          mode,
+                  char       **temp_out,
+                  int         *errsv)
+{
+  for (guint attempt = 0; attempt < MAX_TEMPORARY_ATTEMPTS; attempt++)
+    {
+      g_autofree char *temp = g_strdup_printf ("%s/.%s" TEMPORARY_INFIX "XXXXXX", dir, base);
+      struct stat st;
+      int fd;
+
+      fd = g_mkstemp_full (temp, O_RDWR | O_CLOEXEC, mode);
+      if (fd < 0)
+        {
+          *errsv = errno;
+          return -1;
+        }
+      /* The lock goes with the descriptor, after the rename. */
+      if (flock (fd, LOCK_EX) != 0 || fstat (fd, &st) != 0)
+        {
+          *errsv = errno;
+          g_unlink (temp);
+          g_close (fd, NULL);
+          return -1;
+        }
+      if (st.st_nlink > 0)
+        {
+          *temp_out = g_steal_pointer (&temp);
+          return fd;
+        }
+      g_debug ("%s was taken for a crashed save's; saving through another", temp);
+      g_close (fd, NULL);
+    }
+
+  *errsv = TEMPORARY_TAKEN;
+  return -1;
+}
+
 /* Write to a temporary file in the same folder, fsync, rename over the
  * target, fsync the folder: a crash at any moment leaves either the old
- * file or the new one, never a mix. The file keeps its mode and owner. */
+ * file or the new one, never a mix. The file keeps its mode and owner.
+ * @written is the new file's status. */
 static gboolean
-write_atomically (const char  *path,
-                  const char  *data,
-                  gsize        length,
-                  GError     **error)
+write_atomically (const char   *path,
+                  const char   *data,
+                  gsize         length,
+                  struct stat  *written,
+                  GError      **error)
 {
   g_autofree char *target = NULL;
   g_autofree char *dir = NULL;
@@ -2003,17 +2175,10 @@ write_atomically (const char  *path,
       base = g_path_get_basename (target);
       remove_stale_temporaries (dir, base);
 
-      temp = g_strdup_printf ("%s/.%s" TEMPORARY_INFIX "XXXXXX", dir, base);
-      fd = g_mkstemp_full (temp, O_RDWR | O_CLOEXEC, exists ? (old.st_mode & 07777) : 0666);
-      if (fd < 0)
-        errsv = errno;
-      else
+      fd = create_temporary (dir, base, exists ? (old.st_mode & 07777) : 0666, &temp, &errsv);
+      if (fd >= 0)
         {
-          /* Unlocked, it would look stale to another save; the lock goes
-           * with the descriptor, after the rename. */
-          if (flock (fd, LOCK_EX) != 0)
-            errsv = errno;
-          if (errsv == 0 && exists)
+          if (exists)
             {
               /* mkstemp's mode went through the umask. */
               if (fchmod (fd, old.st_mode & 07777) != 0)
@@ -2026,6 +2191,9 @@ write_atomically (const char  *path,
             errsv = errno;
           if (errsv == 0 && fsync (fd) != 0)
             errsv = errno;
+          /* The rename changes neither size nor modification time. */
+          if (errsv == 0 && fstat (fd, written) != 0)
+            errsv = errno;
           if (errsv == 0 && rename (temp, target) != 0)
             errsv = errno;
           if (errsv != 0)
@@ -2034,6 +2202,13 @@ write_atomically (const char  *path,
         }
     }
 
+  if (errsv == TEMPORARY_TAKEN)
+    {
+      g_set_error (error, COHORT_PROFILE_ERROR, COHORT_PROFILE_ERROR_WRITE,
+                   _("%s: cannot save: other saves of the same file keep removing its temporary file"),
+                   path);
+      return FALSE;
+    }
   if (errsv != 0)
     {
       g_set_error (error, COHORT_PROFILE_ERROR, COHORT_PROFILE_ERROR_WRITE,
@@ -2051,26 +2226,63 @@ write_atomically (const char  *path,
   return TRUE;
 }
 
-/**
- * cohort_profile_save:
- * @path: (nullable): where to save, or %NULL for the profile's own path
- *
- * Writes the profile atomically (a crash never leaves half a file), makes
- * @path the profile's path, and remembers the text as trusted. On
- * failure the old file and the profile are as they were.
- */
-gboolean
-cohort_profile_save (CohortProfile  *self,
-                     const char     *path,
-                     GError        **error)
+/* The text with every relative WorkingDirectory= of a cluster written as
+ * the absolute folder it means now, for a copy in another folder to mean
+ * the same. Relative is what resolve_directory() resolves against the
+ * profile's folder: not absolute, not ~ nor ~/… (“~x” is a folder named
+ * so). Each value is read the way loading reads it, escapes and all. */
+static char *
+text_with_absolute_folders (CohortProfile *self,
+                            gsize         *length)
+{
+  g_autoptr(Edit) edit = edit_new (self);
+  const char *group = NULL;
+
+  for (guint i = 0; i < self->lines->len; i++)
+    {
+      Line *line = LINE (self, i);
+      g_autoptr(GKeyFile) reader = NULL;
+      g_autofree char *text = NULL;
+      g_autofree char *value = NULL;
+      g_autofree char *absolute = NULL;
+      g_autofree char *escaped = NULL;
+
+      if (line->kind == LINE_GROUP)
+        group = line->name;
+      if (line->kind != LINE_KEY || group == NULL || !g_str_has_prefix (group, CLUSTER_PREFIX) ||
+          !g_str_equal (line->name, "WorkingDirectory"))
+        continue;
+
+      reader = g_key_file_new ();
+      text = g_strconcat ("[G]\nK=", line->text + line->value, "\n", NULL);
+      if (!g_key_file_load_from_data (reader, text, -1, G_KEY_FILE_NONE, NULL))
+        continue;
+      value = g_key_file_get_string (reader, "G", "K", NULL);
+      if (value == NULL || value[0] == '\0' || g_path_is_absolute (value) ||
+          g_str_equal (value, "~") || g_str_has_prefix (value, "~/"))
+        continue;
+
+      absolute = resolve_directory (self, value);
+      g_key_file_set_string (reader, "G", "K", absolute);
+      escaped = g_key_file_get_value (reader, "G", "K", NULL);
+      edit_set_value (edit, i, escaped);
+    }
+  return edit_to_data (edit, length);
+}
+
+static gboolean
+save (CohortProfile  *self,
+      const char     *path,
+      gboolean        trust,
+      GError        **error)
 {
   g_autofree char *target = NULL;
+  g_autofree char *folder = NULL;
+  g_autofree char *old_folder = NULL;
   g_autofree char *data = NULL;
+  struct stat written;
+  gboolean moved;
   gsize length;
-
-  g_return_val_if_fail (COHORT_IS_PROFILE (self), FALSE);
-  g_return_val_if_fail (path != NULL || self->path != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   target = g_strdup (path != NULL ? path : self->path);
   if (!self->has_text)
@@ -2081,16 +2293,37 @@ cohort_profile_save (CohortProfile  *self,
       return FALSE;
     }
 
-  data = cohort_profile_to_data (self, &length);
-  if (!write_atomically (target, data, length, error))
+  /* Into another folder, what the clusters mean stays what it was (the
+   * running ones go by it): relative folders are written out. A profile
+   * without a path resolved them against the current folder. */
+  folder = folder_of (target);
+  if (self->base_dir != NULL)
+    old_folder = g_strdup (self->base_dir);
+  else
+    {
+      /* $PWD, which GLib prefers, may go through links. */
+      g_autofree char *current = g_get_current_dir ();
+
+      old_folder = real_path (current);
+      if (old_folder == NULL)
+        old_folder = g_steal_pointer (&current);
+    }
+  moved = !g_str_equal (folder, old_folder);
+  data = moved ? text_with_absolute_folders (self, &length) : cohort_profile_to_data (self, &length);
+  if (!write_atomically (target, data, length, &written, error))
     return FALSE;
 
-  cohort_trust_remember (target, data, length);
-  self->trusted = TRUE;
+  if (trust)
+    {
+      cohort_trust_remember (target, data, length);
+      self->trusted = TRUE;
+    }
+  else
+    self->trusted = cohort_trust_check (target, data, length);
 
-  /* Another folder: relative working directories and the name taken from
-   * the file's now go by the new path, as they would when loading it. */
-  if (g_strcmp0 (target, self->path) != 0)
+  /* Another path: the name taken from the file's, and the folder, now go
+   * by the new path, as they would when loading it. */
+  if (moved || g_strcmp0 (target, self->path) != 0)
     {
       g_autoptr(CohortProfile) next = cohort_profile_new ();
 
@@ -2100,6 +2333,54 @@ cohort_profile_save (CohortProfile  *self,
       set_path (self, target);
     }
 
+  self->disk = written;
+  self->has_disk = TRUE;
   set_modified (self, FALSE);
   return TRUE;
+}
+
+/**
+ * cohort_profile_save:
+ * @path: (nullable): where to save, or %NULL for the profile's own path
+ *
+ * Writes the profile atomically (a crash never leaves half a file), makes
+ * @path the profile's path, and remembers the text as trusted. On
+ * failure the old file and the profile are as they were.
+ *
+ * Saved into another folder, every relative WorkingDirectory= of a
+ * cluster is written as the absolute folder it meant, so that the
+ * clusters stay the same (cohort_cluster_spec_equal(), and the very spec
+ * objects); into the same folder, the text is written as it is.
+ */
+gboolean
+cohort_profile_save (CohortProfile  *self,
+                     const char     *path,
+                     GError        **error)
+{
+  g_return_val_if_fail (COHORT_IS_PROFILE (self), FALSE);
+  g_return_val_if_fail (path != NULL || self->path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return save (self, path, TRUE, error);
+}
+
+/**
+ * cohort_profile_save_untrusted:
+ *
+ * Saves as cohort_profile_save() does, without recording the text as one
+ * Cohort saved: opening the file asks before anything in it starts, as
+ * for a file from elsewhere. For what is written on someone else's
+ * behalf (a PM2 ecosystem file imported). The profile is trusted
+ * afterwards only if the same text was trusted at @path before.
+ */
+gboolean
+cohort_profile_save_untrusted (CohortProfile  *self,
+                               const char     *path,
+                               GError        **error)
+{
+  g_return_val_if_fail (COHORT_IS_PROFILE (self), FALSE);
+  g_return_val_if_fail (path != NULL || self->path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return save (self, path, FALSE, error);
 }

@@ -58,6 +58,7 @@ char                   *cohort_profile_format_diagnostic  (CohortProfile        
                                                            const CohortDiagnostic *diagnostic);
 gboolean                cohort_profile_get_modified       (CohortProfile  *self);
 gboolean                cohort_profile_get_trusted        (CohortProfile  *self);
+gboolean                cohort_profile_get_changed_on_disk (CohortProfile *self);
 
 void                    cohort_profile_set_name           (CohortProfile      *self,
                                                            const char         *name);
@@ -69,7 +70,15 @@ gboolean                cohort_profile_remove_cluster     (CohortProfile      *s
                                                            const char         *name);
 char                   *cohort_profile_to_data            (CohortProfile      *self,
                                                            gsize              *length);
+gboolean                cohort_profile_restore            (CohortProfile      *self,
+                                                           const char         *data,
+                                                           gsize               length,
+                                                           gboolean            modified,
+                                                           GError            **error);
 gboolean                cohort_profile_save               (CohortProfile      *self,
+                                                           const char         *path,
+                                                           GError            **error);
+gboolean                cohort_profile_save_untrusted     (CohortProfile      *self,
                                                            const char         *path,
                                                            GError            **error);
 
