@@ -473,11 +473,41 @@ run_profile_steps (gpointer data)
   g_assert_cmpuint (cohort_profile_get_clusters (profile)->len, ==, 1);
   g_assert_true (g_str_has_prefix (window_title (f), "• "));
 
+  /* Someone else changes the file meanwhile: Save asks first; Cancel
+   * leaves their text, Save Anyway writes the profile as shown. */
+  {
+    g_autofree char *theirs = g_strconcat (saved, "# added by another program\n", NULL);
+    g_autofree char *now = NULL;
+
+    cohort_test_sleep (20);   /* another modification time */
+    g_assert_true (g_file_set_contents (path, theirs, -1, NULL));
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.save", NULL));
+    dialog = find_message_dialog ("“foreign.cohort” Changed on Disk");
+    g_assert_nonnull (dialog);
+    adw_message_dialog_response (dialog, "cancel");
+    gtk_window_close (GTK_WINDOW (dialog));
+    g_assert_true (g_file_get_contents (path, &now, NULL, NULL));
+    g_assert_cmpstr (now, ==, theirs);
+    g_assert_true (cohort_profile_get_modified (profile));
+
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.save", NULL));
+    dialog = find_message_dialog ("“foreign.cohort” Changed on Disk");
+    g_assert_nonnull (dialog);
+    adw_message_dialog_response (dialog, "overwrite");
+    gtk_window_close (GTK_WINDOW (dialog));
+    g_clear_pointer (&now, g_free);
+    g_assert_true (g_file_get_contents (path, &now, NULL, NULL));
+    g_assert_null (strstr (now, "another program"));
+    g_assert_null (strstr (now, "[Cluster second]"));
+    g_assert_false (cohort_profile_get_modified (profile));
+  }
+  cohort_profile_set_name (profile, "Foreign, renamed");
+
   /* Closing asks about the unsaved change; Cancel keeps the window. */
   gtk_window_close (f->window);
   dialog = find_message_dialog ("Save Changes?");
   g_assert_nonnull (dialog);
-  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "Foreign"));
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "Foreign, renamed"));
   adw_message_dialog_response (dialog, "cancel");
   gtk_window_close (GTK_WINDOW (dialog));
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (f->window)));

@@ -28,6 +28,7 @@ struct _CohortWindow
   CohortProfile        *profile;         /* the open document; NULL before the first */
   gboolean              closing;
   gboolean              unsaved_checked; /* the close in progress asked already */
+  gboolean              overwrite_confirmed; /* "Save Anyway" over a file changed on disk */
   guint                 destroy_source;
   guint                 page_serial;     /* names the stack's cluster pages */
 
@@ -640,12 +641,52 @@ pending_run (Pending *pending)
   pending_free (pending);
 }
 
+static gboolean save_to (CohortWindow *self,
+                         const char   *path);
+
+static void
+overwrite_response_cb (AdwMessageDialog *dialog,
+                       const char       *response,
+                       CohortWindow     *self)
+{
+  if (!g_str_equal (response, "overwrite") || self->profile == NULL)
+    return;
+  self->overwrite_confirmed = TRUE;
+  save_to (self, NULL);
+}
+
+static void
+ask_overwrite (CohortWindow *self)
+{
+  g_autofree char *base = g_filename_display_basename (cohort_profile_get_path (self->profile));
+  g_autofree char *heading = g_strdup_printf (_("“%s” Changed on Disk"), base);
+  AdwMessageDialog *dialog =
+    ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), heading,
+                                                _("The file was changed by another program since Cohort opened "
+                                                  "or saved it. Saving replaces those changes with the profile "
+                                                  "as Cohort shows it.")));
+
+  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "overwrite", _("_Save Anyway"), NULL);
+  adw_message_dialog_set_response_appearance (dialog, "overwrite", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (dialog, "cancel");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (overwrite_response_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static gboolean
 save_to (CohortWindow *self,
          const char   *path)
 {
   g_autoptr(GError) error = NULL;
 
+  /* Changed by someone else since it was opened or saved here: asked. */
+  if (path == NULL && cohort_profile_get_changed_on_disk (self->profile) && !self->overwrite_confirmed)
+    {
+      ask_overwrite (self);
+      return FALSE;
+    }
+  self->overwrite_confirmed = FALSE;
   if (!cohort_profile_save (self->profile, path, &error))
     {
       show_error (self, _("Could Not Save the Profile"), error->message);
@@ -961,13 +1002,15 @@ editor_apply_cb (CohortClusterEditor *editor,
                  CohortWindow        *self)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(CohortClusterSpec) before = NULL;
+  g_autofree char *before = NULL;
+  gsize before_length = 0;
+  gboolean was_modified;
   gboolean applied;
 
   if (self->profile == NULL)
     return;
-  if (old_name != NULL && profile_spec (self, old_name) != NULL)
-    before = cohort_cluster_spec_ref (profile_spec (self, old_name));
+  before = cohort_profile_to_data (self->profile, &before_length);
+  was_modified = cohort_profile_get_modified (self->profile);
 
   /* Problems show in the dialog, which stays open with the edit. */
   if (!cohort_profile_put_cluster (self->profile, old_name, spec, &error))
@@ -982,11 +1025,9 @@ editor_apply_cb (CohortClusterEditor *editor,
     applied = cohort_supervisor_replace_cluster (self->supervisor, old_name, spec, &error);
   if (!applied)
     {
-      /* Back as it was: the running clusters did not change. */
-      if (before != NULL)
-        cohort_profile_put_cluster (self->profile, spec->name, before, NULL);
-      else
-        cohort_profile_remove_cluster (self->profile, spec->name);
+      /* The running clusters did not change: the profile goes back to
+       * the very text it had, unsaved changes and all. */
+      cohort_profile_restore (self->profile, before, before_length, was_modified, NULL);
       cohort_cluster_editor_set_apply_error (editor, error->message);
       return;
     }
