@@ -85,6 +85,9 @@ struct _CohortGraph
   /* All but the hover, drawn into a texture once per change of data,
    * span, size, style or scale, and reused by every other frame. */
   cairo_surface_t      *surface;
+  cairo_surface_t      *static_surface;  /* the background and the legend */
+  guint                 static_generation;
+  guint                 lines_generation; /* bumped when the set of lines changes */
   GskRenderNode        *surface_node;    /* showing it, as the renderer wants it */
   gint64                texture_now;
   double                texture_ceiling;
@@ -603,6 +606,7 @@ static void
 invalidate_background (CohortGraph *self)
 {
   g_clear_pointer (&self->background, gsk_render_node_unref);
+  g_clear_pointer (&self->static_surface, cairo_surface_destroy);
 }
 
 /* Seconds between vertical grid lines: the first that leaves room for a
@@ -1177,8 +1181,29 @@ render_graph (CohortGraph   *self,
   cairo_surface_set_device_scale (surface, scale, scale);
   cr = cairo_create (surface);
 
-  if (self->background != NULL)
-    gsk_render_node_draw (self->background, cr);
+  /* The grid, the labels and the legend change far less often than
+   * the data: drawn once, then copied under each sample's lines. */
+  if (self->static_surface == NULL || self->static_generation != self->lines_generation)
+    {
+      g_autoptr(GtkSnapshot) legend = gtk_snapshot_new ();
+      g_autoptr(GskRenderNode) legend_node = NULL;
+      cairo_t *static_cr;
+
+      g_clear_pointer (&self->static_surface, cairo_surface_destroy);
+      self->static_surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width * scale, height * scale);
+      cairo_surface_set_device_scale (self->static_surface, scale, scale);
+      static_cr = cairo_create (self->static_surface);
+      if (self->background != NULL)
+        gsk_render_node_draw (self->background, static_cr);
+      append_legend (self, legend, width, fg);
+      legend_node = gtk_snapshot_to_node (legend);
+      if (legend_node != NULL)
+        gsk_render_node_draw (legend_node, static_cr);
+      cairo_destroy (static_cr);
+      self->static_generation = self->lines_generation;
+    }
+  cairo_set_source_surface (cr, self->static_surface, 0, 0);
+  cairo_paint (cr);
   draw_markers (self, cr, now, fg, FALSE);
 
   cairo_save (cr);
@@ -1202,7 +1227,6 @@ render_graph (CohortGraph   *self,
                      self->plot.origin.x + (self->plot.size.width - w) / 2.0,
                      self->plot.origin.y + (self->plot.size.height - h) / 2.0, &dim);
     }
-  append_legend (self, snapshot, width, fg);
   texts = gtk_snapshot_to_node (snapshot);
   if (texts != NULL)
     gsk_render_node_draw (texts, cr);
@@ -1309,12 +1333,15 @@ cohort_graph_snapshot (GtkWidget   *widget,
       || !pango_font_description_equal (self->background_font, font))
     {
       rebuild_background (self, width, height, ceiling, &fg, font);
+      g_clear_pointer (&self->static_surface, cairo_surface_destroy);
       g_clear_pointer (&self->surface_node, gsk_render_node_unref);
       g_clear_pointer (&self->surface, cairo_surface_destroy);
     }
 
   if (self->surface == NULL || self->texture_scale != scale)
     {
+      if (self->texture_scale != scale)
+        g_clear_pointer (&self->static_surface, cairo_surface_destroy);
       g_clear_pointer (&self->surface_node, gsk_render_node_unref);
       g_clear_pointer (&self->surface, cairo_surface_destroy);
       self->surface = render_graph (self, width, height, scale, now, ceiling, &fg);
@@ -1593,6 +1620,7 @@ cohort_graph_finalize (GObject *object)
   g_clear_pointer (&self->background_font, pango_font_description_free);
   g_clear_pointer (&self->surface_node, gsk_render_node_unref);
   g_clear_pointer (&self->surface, cairo_surface_destroy);
+  g_clear_pointer (&self->static_surface, cairo_surface_destroy);
 
   G_OBJECT_CLASS (cohort_graph_parent_class)->finalize (object);
 }
@@ -1878,6 +1906,7 @@ cohort_graph_set_line (CohortGraph   *self,
   set_str (&line->label, label);
 
   self->hover_stale = TRUE;
+  self->lines_generation++;
   self->serial++;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
@@ -1901,6 +1930,7 @@ cohort_graph_set_line_dashed (CohortGraph *self,
     return;
 
   line->dashed = dashed;
+  self->lines_generation++;
   self->serial++;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
@@ -1919,6 +1949,7 @@ cohort_graph_remove_line (CohortGraph *self,
 
   g_ptr_array_remove_index (self->lines, index);
   self->hover_stale = TRUE;
+  self->lines_generation++;
   self->serial++;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
@@ -1933,6 +1964,7 @@ cohort_graph_clear_lines (CohortGraph *self)
 
   g_ptr_array_set_size (self->lines, 0);
   self->hover_stale = TRUE;
+  self->lines_generation++;
   self->serial++;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
