@@ -58,9 +58,11 @@ function barPanel({ name, title, ylabel, runs, field, rows, peers, log = true })
   const width = 1 / (k + 1.5);
   const bars = used.map((peer, i) =>
     `'${file}' using ${i + 2}:xtic(1) title '${peer}' lc rgb '${COLOURS[peer] ?? '#555555'}'`);
+  // Upright labels while they fit, else turned (narrow bars).
+  const style = k > 3 ? 'rotate by 90 left offset 0,0.3' : 'offset 0,0.55';
   const labels = used.map((peer, i) =>
     `'${file}' using ($0 + ${((i - (k - 1) / 2) * width).toFixed(4)}):${i + 2}:${i + 2} ` +
-    'with labels offset 0,0.55 font ",8" notitle');
+    `with labels ${style} font ",8" notitle`);
   return `set title "${title}"
 set ylabel "${ylabel}"
 ${log ? 'set logscale y\nset yrange [*:*]' : 'unset logscale y\nset yrange [0:*]'}
@@ -68,6 +70,7 @@ set xrange [-0.5:${rows.length - 0.5}]
 set style data histograms
 set style histogram clustered gap 1.5
 set boxwidth 1
+set key outside right top vertical
 plot ${bars.join(', \\\n     ')}, \\
      ${labels.join(', \\\n     ')}
 `;
@@ -112,6 +115,7 @@ set style data histograms
 set style histogram clustered gap 1
 set boxwidth 0.7
 set xtics rotate by -30 left font ",8"
+unset key
 plot '${file}' using 2:xtic(1) notitle lc rgb '${COLOURS.cohort}', \\
      '${file}' using 0:2:(sprintf("%.2f", $2)) with labels offset 0,0.55 font ",8" notitle, \\
      1 with lines dt 2 lc rgb '#555555' notitle
@@ -156,7 +160,7 @@ set terminal pngcairo size ${columns * 560},${rowsCount * 430} font "Sans,10" no
 set output "${png}"
 set datafile missing "?"
 set style fill solid 0.85 border -1
-set key top left font ",8" samplen 1.5
+set key font ",8" samplen 1.5
 set grid ytics
 set xtics nomirror scale 0 font ",9"
 set ytics nomirror
