@@ -114,9 +114,12 @@ function parseArgs(argv) {
 
 function usage(message) {
   console.error(`lifecycle: ${message}`);
+  if (TMP !== null)
+    fs.rmSync(TMP, { recursive: true, force: true });
   process.exit(2);
 }
 
+let TMP = null;   // the run's folder, made once the arguments are good
 const opts = parseArgs(process.argv.slice(2));
 
 // ---- time -------------------------------------------------------------------
@@ -159,7 +162,7 @@ async function waitFor(cond, timeout, what) {
 
 // ---- the run's folder and its processes ----------------------------------------
 
-const TMP = fs.mkdtempSync(path.join(process.env.TMPDIR || os.tmpdir(), 'cohort-lifecycle-'));
+TMP = fs.mkdtempSync(path.join(process.env.TMPDIR || os.tmpdir(), 'cohort-lifecycle-'));
 const spawned = [];   // { child, group } to kill at the end if still there
 
 function runEnv(extra = {}) {
@@ -687,6 +690,9 @@ async function coldstart() {
     polls++;
     saidAt = now();
   })();
+  // Awaited below; a failure meanwhile must not end the process before
+  // the clean-up (an unhandled rejection would).
+  polling.catch(() => {});
   await waitFor(() => notifier.pids.size >= opts.n || manager.crashed(), TIMEOUT_MS.start,
                 `${opts.n} workers to start`);
   if (notifier.pids.size < opts.n)
