@@ -156,6 +156,9 @@ cohort_control_handle_local_options (GApplication *application,
                                      GVariantDict *options)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  gboolean has_owner = FALSE;
 
   if (!cohort_control_wants_instance (options))
     {
@@ -172,14 +175,37 @@ cohort_control_handle_local_options (GApplication *application,
       return -1;
     }
 
-  if (!g_application_register (application, NULL, &error))
+  /* A command never becomes the instance itself, not even for a moment:
+   * registering as the primary, only to find there was none, would make
+   * a runner starting at that moment forward its profile to this process
+   * and give up. So: is there an instance at all, then register as a
+   * launcher, which forwards and never owns the name. */
+  connection = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  if (connection == NULL)
     {
       g_printerr (_("cohort: cannot reach the session bus: %s\n"), error->message);
       return COHORT_EXIT_USAGE;
     }
-  if (!g_application_get_is_remote (application))
+  reply = g_dbus_connection_call_sync (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "NameHasOwner",
+                                       g_variant_new ("(s)", g_application_get_application_id (application)),
+                                       G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE, 5000, NULL, &error);
+  if (reply == NULL)
+    {
+      g_printerr (_("cohort: cannot reach the session bus: %s\n"), error->message);
+      return COHORT_EXIT_USAGE;
+    }
+  g_variant_get (reply, "(b)", &has_owner);
+  if (!has_owner)
     {
       g_printerr (_("cohort: no running Cohort instance (start one with cohort --headless FILE.cohort, or open the window)\n"));
+      return COHORT_EXIT_USAGE;
+    }
+
+  g_application_set_flags (application, g_application_get_flags (application) | G_APPLICATION_IS_LAUNCHER);
+  if (!g_application_register (application, NULL, &error))
+    {
+      g_printerr (_("cohort: cannot reach the session bus: %s\n"), error->message);
       return COHORT_EXIT_USAGE;
     }
   return -1;
