@@ -436,6 +436,97 @@ test_exec_failure (Fixture       *f,
     }
 }
 
+/* A bare program name is looked up in the worker's own PATH, as GLib
+ * did: a file there that is not executable is passed over (and is the
+ * reason when nothing else is found), and an executable text file without
+ * a "#!" line is run by /bin/sh with the worker's arguments. */
+static void
+test_search_path (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *first = g_build_filename (f->dir, "first", NULL);
+  g_autofree char *second = g_build_filename (f->dir, "second", NULL);
+  g_autofree char *denied_tool = g_build_filename (first, "tool", NULL);
+  g_autofree char *tool = g_build_filename (second, "tool", NULL);
+  g_autofree char *only_denied = g_build_filename (first, "only-denied", NULL);
+  g_autofree char *report = g_build_filename (f->dir, "report.json", NULL);
+  g_autofree char *script = NULL;
+  g_autofree char *path = g_strdup_printf ("%s:%s", first, second);
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(CohortCluster) denied = NULL;
+  g_autoptr(JsonObject) r = NULL;
+  CohortWorker *worker;
+  JsonArray *argv;
+
+  g_assert_cmpint (g_mkdir (first, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir (second, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (denied_tool, "not for running\n", -1, NULL));
+  g_assert_true (g_file_set_contents (only_denied, "not for running\n", -1, NULL));
+  script = g_strdup_printf ("exec %s \"$@\"\n", f->worker);
+  g_assert_true (g_file_set_contents (tool, script, -1, NULL));
+  g_assert_cmpint (g_chmod (tool, 0755), ==, 0);
+
+  cluster = start (f,
+                   "[Cluster found]\nCommand=tool --report %s --after 0\nEnvironment=PATH=%s\n"
+                   "[Cluster denied]\nCommand=only-denied\nEnvironment=PATH=%s\n",
+                   report, path, path);
+  denied = g_list_model_get_item (cohort_supervisor_get_clusters (f->supervisor), 1);
+  wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 1, 5000);
+
+  r = cohort_test_read_json (report);
+  g_assert_cmpint (json_object_get_int_member (r, "pid"), ==, cohort_test_worker_pid (cluster, 0));
+  argv = member_array (r, "argv");
+  g_assert_cmpuint (json_array_get_length (argv), ==, 5);
+  g_assert_cmpstr (json_array_get_string_element (argv, 1), ==, "--report");
+  g_assert_cmpstr (json_array_get_string_element (argv, 2), ==, report);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (r, "env"), "PATH"), ==, path);
+
+  worker = cohort_cluster_lookup_worker (denied, 0);
+  g_assert_cmpint (cohort_worker_get_state (worker), ==, COHORT_WORKER_STATE_ERRORED);
+  g_assert_cmpstr (cohort_worker_get_reason (worker), ==,
+                   "cannot start: Failed to execute child process “only-denied” (Permission denied)");
+}
+
+/* Descriptors reach their numbers even when a source already sits on a
+ * target: with Cohort's fd 0 closed, /dev/null for the worker's stdin
+ * opens as 0 and must still arrive, not be closed at exec. And a signal
+ * Cohort blocks or handles reaches the worker as the default. */
+static void
+test_fd_collision (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *report = g_build_filename (f->dir, "report.json", NULL);
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(JsonObject) r = NULL;
+  JsonArray *fds;
+  sigset_t hup;
+  sigset_t saved;
+  int saved_stdin = dup (0);
+
+  g_assert_cmpint (saved_stdin, >, 2);
+  g_assert_cmpint (close (0), ==, 0);
+  sigemptyset (&hup);
+  sigaddset (&hup, SIGHUP);
+  g_assert_cmpint (sigprocmask (SIG_BLOCK, &hup, &saved), ==, 0);
+
+  cluster = start (f, "[Cluster one]\nCommand=%s --report %s --after 0\nListen=127.0.0.1:0\n",
+                   f->worker, report);
+  wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 1, 5000);
+  g_assert_cmpint (dup2 (saved_stdin, 0), ==, 0);
+  close (saved_stdin);
+  sigprocmask (SIG_SETMASK, &saved, NULL);
+
+  r = cohort_test_read_json (report);
+  fds = member_array (r, "fds");
+  g_assert_cmpuint (json_array_get_length (fds), ==, 5);
+  for (guint i = 0; i < 5; i++)
+    g_assert_cmpint (json_array_get_int_element (fds, i), ==, i);
+  g_assert_true (json_object_get_boolean_member (json_object_get_object_member (r, "fd3"), "listening"));
+  g_assert_true (json_object_get_boolean_member (r, "sigmask_empty"));
+  g_assert_cmpint (json_object_get_int_member (r, "pgid"), ==, cohort_test_worker_pid (cluster, 0));
+  g_assert_cmpint (json_object_get_int_member (r, "pdeathsig"), ==, SIGKILL);
+}
+
 static void
 test_policies (Fixture       *f,
                gconstpointer  data)
@@ -812,6 +903,8 @@ main (int   argc,
   ADD ("/Cohort/Process/backoff-to-errored", test_backoff_to_errored);
   ADD ("/Cohort/Process/min-uptime-resets", test_min_uptime_resets);
   ADD ("/Cohort/Process/exec-failure", test_exec_failure);
+  ADD ("/Cohort/Process/search-path", test_search_path);
+  ADD ("/Cohort/Process/fd-collision", test_fd_collision);
   ADD ("/Cohort/Process/policies", test_policies);
   ADD ("/Cohort/Process/stop-by-signal", test_stop_by_signal);
   ADD ("/Cohort/Process/stop-ignores-term", test_stop_ignores_term);

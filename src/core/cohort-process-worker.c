@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cohort-process-worker.c: launching and ending a worker process.
  *
- * The child gets exactly what DESIGN.md lists and nothing else: GLib
- * closes every descriptor but 0-2 and the ones mapped here, the process
- * gets a group of its own (so a stop reaches its children too) and
- * PR_SET_PDEATHSIG, so it dies with Cohort however Cohort ends. Spawning
- * happens on the main thread only: PDEATHSIG fires when the spawning
- * *thread* exits. */
+ * The child gets exactly what DESIGN.md lists and nothing else: the
+ * spawner (cohort-spawn.c) closes every descriptor but 0-2 and the ones
+ * mapped here, the process gets a group of its own (so a stop reaches its
+ * children too) and PR_SET_PDEATHSIG, so it dies with Cohort however
+ * Cohort ends. Spawning happens on the main thread only: PDEATHSIG fires
+ * when the spawning *thread* exits. */
 
 #include "config.h"
 
@@ -16,7 +16,6 @@
 #include <glib/gi18n-lib.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +25,7 @@
 #include "cohort-line-reader.h"
 #include "cohort-process-worker.h"
 #include "cohort-reaper.h"
+#include "cohort-spawn.h"
 #include "cohort-worker-private.h"
 
 #define LISTEN_FD           3
@@ -33,7 +33,6 @@
 #define READ_CHUNK          (16 * 1024)
 #define READS_PER_DISPATCH  4
 #define GROUP_POLL_MS       20
-#define LISTEN_PID_DIGITS   20
 
 typedef struct
 {
@@ -224,58 +223,6 @@ child_exited_cb (GPid     pid,
 
 /* Launch */
 
-typedef struct
-{
-  GPid  parent;
-  char *listen_pid_slot;   /* the digits of "LISTEN_PID=…" in envp, or NULL */
-} ChildSetup;
-
-/* Runs in the child between fork and exec: async-signal-safe calls only. */
-static void
-child_setup (gpointer user_data)
-{
-  ChildSetup *setup = user_data;
-  sigset_t all;
-
-  setpgid (0, 0);
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid () != setup->parent)
-    _exit (1);
-
-  /* Ignored signals survive exec; a worker starts with defaults. */
-  for (int signum = 1; signum < NSIG; signum++)
-    {
-      struct sigaction action;
-
-      if (signum == SIGKILL || signum == SIGSTOP)
-        continue;
-      if (sigaction (signum, NULL, &action) == 0 && action.sa_handler == SIG_IGN)
-        {
-          action.sa_handler = SIG_DFL;
-          sigaction (signum, &action, NULL);
-        }
-    }
-  sigemptyset (&all);
-  sigprocmask (SIG_SETMASK, &all, NULL);
-
-  if (setup->listen_pid_slot != NULL)
-    {
-      char digits[LISTEN_PID_DIGITS];
-      unsigned long pid = (unsigned long) getpid ();
-      int n = 0;
-
-      do
-        {
-          digits[n++] = (char) ('0' + pid % 10);
-          pid /= 10;
-        }
-      while (pid > 0 && n < LISTEN_PID_DIGITS);
-      for (int i = 0; i < n; i++)
-        setup->listen_pid_slot[i] = digits[n - 1 - i];
-      setup->listen_pid_slot[n] = '\0';
-    }
-}
-
 static const char * const scrubbed_variables[] = {
   "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
   "COHORT_CHANNEL_FD", "NODE_CHANNEL_FD", "NODE_CHANNEL_SERIALIZATION_MODE",
@@ -313,7 +260,7 @@ build_environment (CohortWorker      *worker,
     {
       env = g_environ_setenv (env, "LISTEN_FDS", "1", TRUE);
       env = g_environ_setenv (env, "LISTEN_FDNAMES", spec->name, TRUE);
-      /* Room for the digits that the child writes in child_setup. */
+      /* Room for the digits that the child writes (cohort-spawn.c). */
       env = g_environ_setenv (env, "LISTEN_PID", "00000000000000000000", TRUE);
     }
 
@@ -365,6 +312,14 @@ channel_bad_message_cb (CohortChannel       *channel,
   _cohort_worker_bad_message (COHORT_WORKER (self), reason);
 }
 
+static void
+close_fd (int *fd)
+{
+  if (*fd >= 0)
+    close (*fd);
+  *fd = -1;
+}
+
 static gboolean
 cohort_process_worker_launch (CohortWorker  *worker,
                               GError       **error)
@@ -375,30 +330,40 @@ cohort_process_worker_launch (CohortWorker  *worker,
   int listen_fd = cluster != NULL ? cohort_cluster_get_listen_fd (cluster) : -1;
   CohortChannelMode channel_mode = resolve_channel_mode (spec);
   g_auto(GStrv) envp = NULL;
-  ChildSetup setup = { getpid (), NULL };
-  GSpawnFlags flags = G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_CLOEXEC_PIPES;
+  CohortSpawnRequest request = { 0 };
+  int dev_null = -1;
+  int out_pipe[2] = { -1, -1 };
+  int err_pipe[2] = { -1, -1 };
   int pair[2] = { -1, -1 };
-  int source_fds[2];
-  int target_fds[2];
-  int moved_fds[2] = { -1, -1 };
+  int fds[LISTEN_FD + 2];
   gsize n_fds = 0;
   int channel_fd = -1;
-  int stdout_fd = -1;
-  int stderr_fd = -1;
   GPid pid = 0;
-  gboolean spawned;
+  gboolean spawned = FALSE;
 
   g_assert (self->pid == 0);
   g_assert (self->channel == NULL);
 
-  /* Descriptors are numbered from 3 in DESIGN.md's order: the listening
-   * socket, then the channel. */
-  if (listen_fd >= 0)
+  /* 0 reads /dev/null, 1 and 2 are pipes to us; then, numbered from 3 in
+   * DESIGN.md's order, the listening socket and the channel. Everything is
+   * close-on-exec here: the child gets its copies from cohort_spawn(). */
+  dev_null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (dev_null < 0 ||
+      !g_unix_open_pipe (out_pipe, FD_CLOEXEC, error) ||
+      !g_unix_open_pipe (err_pipe, FD_CLOEXEC, error))
     {
-      source_fds[n_fds] = listen_fd;
-      target_fds[n_fds] = LISTEN_FD;
-      n_fds++;
+      int saved_errno = errno;
+
+      if (dev_null < 0)
+        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                     "/dev/null: %s", g_strerror (saved_errno));
+      goto out;
     }
+  fds[n_fds++] = dev_null;
+  fds[n_fds++] = out_pipe[1];
+  fds[n_fds++] = err_pipe[1];
+  if (listen_fd >= 0)
+    fds[n_fds++] = listen_fd;
   if (channel_mode != COHORT_CHANNEL_NONE)
     {
       if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
@@ -407,75 +372,44 @@ cohort_process_worker_launch (CohortWorker  *worker,
 
           g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
                        _("cannot make the message channel: %s"), g_strerror (saved_errno));
-          return FALSE;
+          goto out;
         }
-      channel_fd = LISTEN_FD + (int) n_fds;
-      source_fds[n_fds] = pair[1];
-      target_fds[n_fds] = channel_fd;
-      n_fds++;
+      channel_fd = (int) n_fds;
+      fds[n_fds++] = pair[1];
     }
-
-  /* A source that sits on another's target number (the listening socket
-   * at 4 while the channel goes to 4) would be overwritten before it is
-   * moved: hand GLib copies from above the targets. */
-  for (gsize i = 0; i < n_fds; i++)
-    if (source_fds[i] < LISTEN_FD + (int) n_fds)
-      {
-        moved_fds[i] = fcntl (source_fds[i], F_DUPFD_CLOEXEC, LISTEN_FD + (int) n_fds);
-        if (moved_fds[i] < 0)
-          {
-            int saved_errno = errno;
-
-            for (gsize j = 0; j < i; j++)
-              if (moved_fds[j] >= 0)
-                close (moved_fds[j]);
-            if (pair[0] >= 0)
-              {
-                close (pair[0]);
-                close (pair[1]);
-              }
-            g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                         "%s", g_strerror (saved_errno));
-            return FALSE;
-          }
-        source_fds[i] = moved_fds[i];
-      }
 
   envp = build_environment (worker, spec, listen_fd >= 0, channel_fd, channel_mode);
   if (listen_fd >= 0)
     for (guint i = 0; envp[i] != NULL; i++)
       if (g_str_has_prefix (envp[i], "LISTEN_PID="))
-        setup.listen_pid_slot = envp[i] + strlen ("LISTEN_PID=");
+        request.listen_pid_slot = envp[i] + strlen ("LISTEN_PID=");
 
   /* A bare program name is looked up in the worker's PATH. */
-  if (strchr (spec->argv[0], '/') == NULL)
-    flags |= G_SPAWN_SEARCH_PATH_FROM_ENVP;
+  request.working_directory = spec->working_directory;
+  request.argv = (const char * const *) spec->argv;
+  request.envp = (const char * const *) envp;
+  request.fds = fds;
+  request.n_fds = n_fds;
+  spawned = cohort_spawn (&request, &pid, error);
 
-  spawned = g_spawn_async_with_pipes_and_fds (spec->working_directory,
-                                              (const char * const *) spec->argv,
-                                              (const char * const *) envp,
-                                              flags, child_setup, &setup,
-                                              -1, -1, -1,
-                                              source_fds, target_fds, n_fds,
-                                              &pid, NULL, &stdout_fd, &stderr_fd,
-                                              error);
-  if (pair[1] >= 0)
-    close (pair[1]);
-  for (gsize i = 0; i < n_fds; i++)
-    if (moved_fds[i] >= 0)
-      close (moved_fds[i]);
+out:
+  close_fd (&dev_null);
+  close_fd (&out_pipe[1]);
+  close_fd (&err_pipe[1]);
+  close_fd (&pair[1]);
   if (!spawned)
     {
-      if (pair[0] >= 0)
-        close (pair[0]);
+      close_fd (&out_pipe[0]);
+      close_fd (&err_pipe[0]);
+      close_fd (&pair[0]);
       return FALSE;
     }
 
   self->pid = pid;
   cohort_reaper_track (pid);
   self->child_watch = g_child_watch_add (pid, child_exited_cb, self);
-  output_pipe_open (self, &self->out, COHORT_OUTPUT_STDOUT, stdout_fd);
-  output_pipe_open (self, &self->err, COHORT_OUTPUT_STDERR, stderr_fd);
+  output_pipe_open (self, &self->out, COHORT_OUTPUT_STDOUT, out_pipe[0]);
+  output_pipe_open (self, &self->err, COHORT_OUTPUT_STDERR, err_pipe[0]);
   if (pair[0] >= 0)
     {
       self->channel = cohort_channel_new (pair[0]);
