@@ -1047,6 +1047,44 @@ test_stopped (Fixture       *f,
   g_assert_cmpint (cohort_cluster_get_listen_fd (cluster), <, 0);
 }
 
+/* A rename keeps the graphs' history; a removal forgets it, so a new
+ * cluster of that name starts afresh. */
+static void
+test_history_follows (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(CohortClusterSpec) spec = NULL;
+  g_autoptr(GError) error = NULL;
+  CohortSampler *sampler;
+  CohortSeries *series;
+  guint length;
+
+  cluster = start (f, "[Cluster web]\nCommand=%s --on-shutdown-exit 0\n", f->worker);
+  wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 1, 5000);
+  sampler = cohort_supervisor_get_sampler (f->supervisor);
+  sample_now (sampler);
+  sample_now (sampler);
+  series = cohort_sampler_get_series (sampler, "web", 0, COHORT_METRIC_RSS);
+  g_assert_nonnull (series);
+  length = cohort_series_get_length (series);
+  g_assert_cmpuint (length, >=, 2);
+
+  spec = spec_of (f, "[Cluster api]\nCommand=%s --on-shutdown-exit 0\n", f->worker);
+  g_assert_true (cohort_supervisor_replace_cluster (f->supervisor, "web", spec, &error));
+  g_assert_no_error (error);
+  g_assert_true (cohort_sampler_get_series (sampler, "api", 0, COHORT_METRIC_RSS) == series);
+  g_assert_null (cohort_sampler_get_series (sampler, "web", 0, COHORT_METRIC_RSS));
+  sample_now (sampler);
+  g_assert_cmpuint (cohort_series_get_length (series), >, length);
+  g_assert_nonnull (cohort_sampler_get_cluster_series (sampler, "api", COHORT_METRIC_RSS));
+
+  g_assert_true (cohort_supervisor_remove_cluster (f->supervisor, "api", &error));
+  g_assert_no_error (error);
+  g_assert_null (cohort_sampler_get_series (sampler, "api", 0, COHORT_METRIC_RSS));
+  g_assert_null (cohort_sampler_get_cluster_series (sampler, "api", COHORT_METRIC_RSS));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1070,6 +1108,7 @@ main (int   argc,
   ADD ("/Cohort/Apply/stopped", test_stopped);
   ADD ("/Cohort/Apply/add-cluster", test_add_cluster);
   ADD ("/Cohort/Apply/remove-cluster", test_remove_cluster);
+  ADD ("/Cohort/Apply/history-follows", test_history_follows);
   ADD ("/Cohort/Apply/remove-last", test_remove_last);
   ADD ("/Cohort/Apply/kind-change", test_kind_change);
 

@@ -1235,6 +1235,105 @@ cohort_sampler_dup_children (CohortSampler *self,
   return children;
 }
 
+/* The slots' keys are "cluster/id". */
+static gboolean
+slot_of (const char *key,
+         const char *cluster)
+{
+  gsize n = strlen (cluster);
+
+  return strncmp (key, cluster, n) == 0 && key[n] == '/';
+}
+
+/**
+ * cohort_sampler_rename_cluster:
+ *
+ * A cluster renamed in place keeps its history: its series, totals, task
+ * figures and events go under the new name.
+ */
+void
+cohort_sampler_rename_cluster (CohortSampler *self,
+                               const char    *old_name,
+                               const char    *new_name)
+{
+  g_autoptr(GPtrArray) moved = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  gpointer key;
+  gpointer value;
+
+  g_return_if_fail (COHORT_IS_SAMPLER (self));
+  g_return_if_fail (old_name != NULL && new_name != NULL);
+
+  if (g_str_equal (old_name, new_name))
+    return;
+  cohort_sampler_forget_cluster (self, new_name);
+
+  g_hash_table_iter_init (&iter, self->slots);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (slot_of (key, old_name))
+      g_ptr_array_add (moved, g_strdup (key));
+  for (guint i = 0; i < moved->len; i++)
+    {
+      const char *old_key = g_ptr_array_index (moved, i);
+      char *new_key = g_strconcat (new_name, old_key + strlen (old_name), NULL);
+      gpointer slot;
+
+      g_hash_table_steal_extended (self->slots, old_key, NULL, &slot);
+      g_hash_table_insert (self->slots, new_key, slot);
+    }
+  if (g_hash_table_steal_extended (self->clusters, old_name, NULL, &value))
+    g_hash_table_insert (self->clusters, g_strdup (new_name), value);
+  if (g_hash_table_steal_extended (self->tasks, old_name, NULL, &value))
+    g_hash_table_insert (self->tasks, g_strdup (new_name), value);
+  for (GList *l = self->events.head; l != NULL; l = l->next)
+    {
+      CohortEvent *event = l->data;
+
+      if (g_strcmp0 (event->cluster, old_name) == 0)
+        {
+          g_free (event->cluster);
+          event->cluster = g_strdup (new_name);
+        }
+    }
+}
+
+/**
+ * cohort_sampler_forget_cluster:
+ *
+ * A cluster that is gone takes its history with it, so that another one
+ * given its name later starts afresh (and --export lists it no more).
+ */
+void
+cohort_sampler_forget_cluster (CohortSampler *self,
+                               const char    *name)
+{
+  GHashTableIter iter;
+  gpointer key;
+  GList *l;
+
+  g_return_if_fail (COHORT_IS_SAMPLER (self));
+  g_return_if_fail (name != NULL);
+
+  g_hash_table_iter_init (&iter, self->slots);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (slot_of (key, name))
+      g_hash_table_iter_remove (&iter);
+  g_hash_table_remove (self->clusters, name);
+  g_hash_table_remove (self->tasks, name);
+  for (l = self->events.head; l != NULL;)
+    {
+      GList *next = l->next;
+      CohortEvent *event = l->data;
+
+      if (g_strcmp0 (event->cluster, name) == 0)
+        {
+          cohort_event_free (event);
+          g_queue_delete_link (&self->events, l);
+        }
+      l = next;
+    }
+}
+
 /* Returns: (transfer container) (element-type CohortEvent): restarts,
  *   scaling and reloads, oldest first */
 GPtrArray *

@@ -102,4 +102,10 @@ void           cohort_process_sample_free        (CohortProcessSample *sample);
 void           cohort_event_free                 (CohortEvent         *event);
 const char    *cohort_metric_to_string           (CohortMetric         metric);
 
+void           cohort_sampler_rename_cluster (CohortSampler *self,
+                                             const char    *old_name,
+                                             const char    *new_name);
+void           cohort_sampler_forget_cluster (CohortSampler *self,
+                                             const char    *name);
+
 G_END_DECLS

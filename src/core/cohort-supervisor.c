@@ -505,6 +505,7 @@ cohort_supervisor_remove_cluster (CohortSupervisor  *self,
 
   g_list_store_remove (self->clusters, position);
   let_go (self, cluster);
+  cohort_sampler_forget_cluster (self->sampler, name);
   update_running (self);
   return TRUE;
 }
@@ -540,8 +541,18 @@ cohort_supervisor_replace_cluster (CohortSupervisor   *self,
     return FALSE;
 
   if (cohort_cluster_get_spec (old)->kind == spec->kind)
-    return cohort_cluster_set_spec (old, spec, error);
+    {
+      g_autofree char *old_name = g_strdup (name);
 
+      if (!cohort_cluster_set_spec (old, spec, error))
+        return FALSE;
+      /* The same workers under a new name keep their graphs. */
+      cohort_sampler_rename_cluster (self->sampler, old_name, spec->name);
+      return TRUE;
+    }
+
+  /* Another kind is another cluster: its history starts afresh. */
+  cohort_sampler_forget_cluster (self->sampler, name);
   start = cohort_cluster_get_state (old) == COHORT_CLUSTER_STATE_RUNNING;
   cluster = new_cluster (self, spec);
   g_list_store_splice (self->clusters, position, 1, (gpointer *) &cluster, 1);
