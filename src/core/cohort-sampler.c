@@ -1276,15 +1276,23 @@ cohort_sampler_rename_cluster (CohortSampler *self,
     {
       const char *old_key = g_ptr_array_index (moved, i);
       char *new_key = g_strconcat (new_name, old_key + strlen (old_name), NULL);
+      gpointer stolen_key;
       gpointer slot;
 
-      g_hash_table_steal_extended (self->slots, old_key, NULL, &slot);
+      g_hash_table_steal_extended (self->slots, old_key, &stolen_key, &slot);
+      g_free (stolen_key);
       g_hash_table_insert (self->slots, new_key, slot);
     }
-  if (g_hash_table_steal_extended (self->clusters, old_name, NULL, &value))
-    g_hash_table_insert (self->clusters, g_strdup (new_name), value);
-  if (g_hash_table_steal_extended (self->tasks, old_name, NULL, &value))
-    g_hash_table_insert (self->tasks, g_strdup (new_name), value);
+  if (g_hash_table_steal_extended (self->clusters, old_name, &key, &value))
+    {
+      g_free (key);
+      g_hash_table_insert (self->clusters, g_strdup (new_name), value);
+    }
+  if (g_hash_table_steal_extended (self->tasks, old_name, &key, &value))
+    {
+      g_free (key);
+      g_hash_table_insert (self->tasks, g_strdup (new_name), value);
+    }
   for (GList *l = self->events.head; l != NULL; l = l->next)
     {
       CohortEvent *event = l->data;
