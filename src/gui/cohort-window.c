@@ -28,7 +28,6 @@ struct _CohortWindow
   CohortProfile        *profile;         /* the open document; NULL before the first */
   gboolean              closing;
   gboolean              unsaved_checked; /* the close in progress asked already */
-  gboolean              overwrite_confirmed; /* "Save Anyway" over a file changed on disk */
   guint                 destroy_source;
   guint                 page_serial;     /* names the stack's cluster pages */
 
@@ -644,19 +643,26 @@ pending_run (Pending *pending)
 static gboolean save_to (CohortWindow *self,
                          const char   *path);
 
+/* The dialog holds what comes after the save (a close, an open). */
 static void
 overwrite_response_cb (AdwMessageDialog *dialog,
                        const char       *response,
-                       CohortWindow     *self)
+                       gpointer          data)
 {
-  if (!g_str_equal (response, "overwrite") || self->profile == NULL)
+  Pending *pending = g_object_steal_data (G_OBJECT (dialog), "pending");
+
+  if (pending == NULL)
     return;
-  self->overwrite_confirmed = TRUE;
-  save_to (self, NULL);
+  if (g_str_equal (response, "overwrite") && pending->self->profile != NULL && save_to (pending->self, NULL))
+    pending_run (pending);
+  else
+    pending_free (pending);
 }
 
 static void
-ask_overwrite (CohortWindow *self)
+ask_overwrite (CohortWindow *self,
+               Then          then,
+               const char   *then_path)
 {
   g_autofree char *base = g_filename_display_basename (cohort_profile_get_path (self->profile));
   g_autofree char *heading = g_strdup_printf (_("“%s” Changed on Disk"), base);
@@ -670,7 +676,9 @@ ask_overwrite (CohortWindow *self)
   adw_message_dialog_set_response_appearance (dialog, "overwrite", ADW_RESPONSE_DESTRUCTIVE);
   adw_message_dialog_set_default_response (dialog, "cancel");
   adw_message_dialog_set_close_response (dialog, "cancel");
-  g_signal_connect_object (dialog, "response", G_CALLBACK (overwrite_response_cb), self, 0);
+  g_object_set_data_full (G_OBJECT (dialog), "pending", pending_new (self, then, then_path),
+                          (GDestroyNotify) pending_free);
+  g_signal_connect (dialog, "response", G_CALLBACK (overwrite_response_cb), NULL);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -680,13 +688,6 @@ save_to (CohortWindow *self,
 {
   g_autoptr(GError) error = NULL;
 
-  /* Changed by someone else since it was opened or saved here: asked. */
-  if (path == NULL && cohort_profile_get_changed_on_disk (self->profile) && !self->overwrite_confirmed)
-    {
-      ask_overwrite (self);
-      return FALSE;
-    }
-  self->overwrite_confirmed = FALSE;
   if (!cohort_profile_save (self->profile, path, &error))
     {
       show_error (self, _("Could Not Save the Profile"), error->message);
@@ -795,6 +796,9 @@ save (CohortWindow *self,
 {
   if (cohort_profile_get_path (self->profile) == NULL)
     save_as (self, then, then_path);
+  else if (cohort_profile_get_changed_on_disk (self->profile))
+    /* Changed by someone else since it was opened or saved here. */
+    ask_overwrite (self, then, then_path);
   else if (save_to (self, NULL) && then != NULL)
     then (self, then_path);
 }
