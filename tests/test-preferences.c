@@ -163,6 +163,20 @@ run_steps (gpointer data)
   g_assert_nonnull (preferences);
   g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (preferences)) == GTK_WINDOW (f->window));
   g_assert_true (cohort_test_wait_until (cohort_test_mapped, preferences, 5000));
+  /* Asked again, the same window comes forward; no second one. */
+  g_action_group_activate_action (G_ACTION_GROUP (f->app), "preferences", NULL);
+  {
+    GListModel *toplevels = gtk_window_get_toplevels ();   /* (transfer none) */
+    guint n = 0;
+
+    for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+      {
+        g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+        n += G_TYPE_CHECK_INSTANCE_TYPE (window, COHORT_TYPE_PREFERENCES_WINDOW);
+      }
+    g_assert_cmpuint (n, ==, 1);
+  }
 
   /* The running sampler follows the rows at once. */
   gtk_spin_button_set_value (INTERVAL (preferences), 0.5);

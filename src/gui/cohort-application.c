@@ -24,6 +24,7 @@ struct _CohortApplication
   CohortSupervisor *supervisor;
   CohortControl    *control;
   CohortWindow     *window;
+  GtkWindow        *preferences;    /* weak: the open Preferences window */
   char             *first_path;
   char             *screenshot;
   double            screenshot_after;
@@ -305,7 +306,13 @@ preferences_action (GSimpleAction *action,
 
   if (self->settings == NULL)
     return;
-  gtk_window_present (GTK_WINDOW (cohort_preferences_window_new (GTK_WINDOW (self->window), self->settings)));
+  /* One Preferences window: asking again brings it forward. */
+  if (self->preferences == NULL)
+    {
+      self->preferences = GTK_WINDOW (cohort_preferences_window_new (GTK_WINDOW (self->window), self->settings));
+      g_object_add_weak_pointer (G_OBJECT (self->preferences), (gpointer *) &self->preferences);
+    }
+  gtk_window_present (self->preferences);
 }
 
 static const GActionEntry app_actions[] = {
@@ -472,6 +479,7 @@ cohort_application_dispose (GObject *object)
 {
   CohortApplication *self = (CohortApplication *) object;
 
+  g_clear_weak_pointer (&self->preferences);
   g_clear_object (&self->control);
   g_clear_object (&self->supervisor);
   g_clear_object (&self->settings);
