@@ -513,9 +513,16 @@ run_profile_steps (gpointer data)
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (f->window)));
   g_assert_true (cohort_profile_get_modified (profile));
 
+  /* `cohort --quit` (its workers stopped) with unsaved changes: the
+   * window asks; Discard, and the application ends by itself. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.stop-all", NULL));
+  g_assert_true (cohort_test_wait_until (all_stopped, f, 15000));
+  cohort_application_request_quit (f->app);
+  dialog = find_message_dialog ("Save Changes?");
+  g_assert_nonnull (dialog);
   f->done = TRUE;
-  cohort_supervisor_kill (cohort_application_get_supervisor (f->app));
-  g_application_quit (G_APPLICATION (f->app));
+  adw_message_dialog_response (dialog, "discard");
+  gtk_window_close (GTK_WINDOW (dialog));
   return G_SOURCE_REMOVE;
 }
 

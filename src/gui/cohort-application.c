@@ -202,10 +202,33 @@ cohort_application_get_main_window (CohortApplication *self)
   return GTK_WINDOW (self->window);
 }
 
+/**
+ * cohort_application_request_quit:
+ *
+ * What `cohort --quit` does once every worker has stopped: the
+ * application ends, after the window has asked about unsaved changes.
+ */
+void
+cohort_application_request_quit (CohortApplication *self)
+{
+  CohortProfile *profile = self->window != NULL ? cohort_window_get_profile (self->window) : NULL;
+
+  /* `cohort --quit` has stopped every worker; unsaved changes in the
+   * window are still the user's to keep or let go: the window asks, and
+   * the application ends when it closes. */
+  if (profile != NULL && cohort_profile_get_modified (profile))
+    {
+      gtk_window_present (GTK_WINDOW (self->window));
+      gtk_window_close (GTK_WINDOW (self->window));
+      return;
+    }
+  g_application_quit (G_APPLICATION (self));
+}
+
 static void
 quit_requested_cb (CohortApplication *self)
 {
-  g_application_quit (G_APPLICATION (self));
+  cohort_application_request_quit (self);
 }
 
 static void

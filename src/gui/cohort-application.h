@@ -18,6 +18,7 @@ gboolean           cohort_application_open_profile (CohortApplication *self,
                                                     const char        *path);
 GtkWindow         *cohort_application_get_main_window (CohortApplication *self);
 void               cohort_application_new_profile  (CohortApplication *self);
+void               cohort_application_request_quit (CohortApplication *self);
 CohortSupervisor  *cohort_application_get_supervisor (CohortApplication *self);
 GStrv              cohort_application_dup_recent   (CohortApplication *self);
 void               cohort_application_add_recent   (CohortApplication *self,

@@ -1183,12 +1183,21 @@ close_response_cb (AdwMessageDialog *dialog,
   stopped_cb (self);
 }
 
+static gboolean
+close_cb (gpointer data)
+{
+  gtk_window_close (GTK_WINDOW (data));
+  return G_SOURCE_REMOVE;
+}
+
+/* Not inside the question's response: the window may go at once, and the
+ * dialog still needs its parent while its emission runs. */
 static void
 close_after_save (CohortWindow *self,
                   const char   *unused)
 {
   self->unsaved_checked = TRUE;
-  gtk_window_close (GTK_WINDOW (self));
+  g_idle_add_full (G_PRIORITY_DEFAULT, close_cb, g_object_ref (self), g_object_unref);
 }
 
 static gboolean
