@@ -640,6 +640,25 @@ pending_run (Pending *pending)
   pending_free (pending);
 }
 
+/* A question with "cancel" and one action: cancelling is both the default
+ * and what closing does. */
+static AdwMessageDialog *
+question_new (CohortWindow          *self,
+              const char            *heading,
+              const char            *body,
+              const char            *action_id,
+              const char            *action_label,
+              AdwResponseAppearance  appearance)
+{
+  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), heading, body));
+
+  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), action_id, action_label, NULL);
+  adw_message_dialog_set_response_appearance (dialog, action_id, appearance);
+  adw_message_dialog_set_default_response (dialog, "cancel");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  return dialog;
+}
+
 static gboolean save_to (CohortWindow *self,
                          const char   *path);
 
@@ -667,15 +686,12 @@ ask_overwrite (CohortWindow *self,
   g_autofree char *base = g_filename_display_basename (cohort_profile_get_path (self->profile));
   g_autofree char *heading = g_strdup_printf (_("“%s” Changed on Disk"), base);
   AdwMessageDialog *dialog =
-    ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), heading,
-                                                _("The file was changed by another program since Cohort opened "
-                                                  "or saved it. Saving replaces those changes with the profile "
-                                                  "as Cohort shows it.")));
+    question_new (self, heading,
+                  _("The file was changed by another program since Cohort opened "
+                    "or saved it. Saving replaces those changes with the profile "
+                    "as Cohort shows it."),
+                  "overwrite", _("_Save Anyway"), ADW_RESPONSE_DESTRUCTIVE);
 
-  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "overwrite", _("_Save Anyway"), NULL);
-  adw_message_dialog_set_response_appearance (dialog, "overwrite", ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (dialog, "cancel");
-  adw_message_dialog_set_close_response (dialog, "cancel");
   g_object_set_data_full (G_OBJECT (dialog), "pending", pending_new (self, then, then_path),
                           (GDestroyNotify) pending_free);
   g_signal_connect (dialog, "response", G_CALLBACK (overwrite_response_cb), NULL);
@@ -736,14 +752,11 @@ save_as_response_cb (GtkNativeDialog *dialog,
           g_autofree char *base = g_filename_display_basename (path);
           g_autofree char *heading = g_strdup_printf (_("Replace “%s”?"), base);
           AdwMessageDialog *alert =
-            ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), heading,
-                                                        _("A file with this name already exists. "
-                                                          "Replacing it overwrites its contents.")));
+            question_new (self, heading,
+                          _("A file with this name already exists. "
+                            "Replacing it overwrites its contents."),
+                          "replace", _("_Replace"), ADW_RESPONSE_DESTRUCTIVE);
 
-          adw_message_dialog_add_responses (alert, "cancel", _("_Cancel"), "replace", _("_Replace"), NULL);
-          adw_message_dialog_set_response_appearance (alert, "replace", ADW_RESPONSE_DESTRUCTIVE);
-          adw_message_dialog_set_default_response (alert, "cancel");
-          adw_message_dialog_set_close_response (alert, "cancel");
           g_object_set_data_full (G_OBJECT (alert), "pending", pending, (GDestroyNotify) pending_free);
           g_object_set_data_full (G_OBJECT (alert), "path", g_steal_pointer (&path), g_free);
           g_signal_connect (alert, "response", G_CALLBACK (replace_response_cb), NULL);
@@ -843,13 +856,11 @@ confirm_unsaved (CohortWindow *self,
   name = cohort_profile_get_name (self->profile);
   body = g_strdup_printf (_("“%s” has changes that are not saved. Changes which are not saved will be lost."),
                           name != NULL && name[0] != '\0' ? name : _("Untitled Profile"));
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), _("Save Changes?"), body));
-  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "discard", _("_Discard"),
-                                    "save", _("_Save"), NULL);
-  adw_message_dialog_set_response_appearance (dialog, "discard", ADW_RESPONSE_DESTRUCTIVE);
+  dialog = question_new (self, _("Save Changes?"), body, "discard", _("_Discard"), ADW_RESPONSE_DESTRUCTIVE);
+  /* The one question with a third answer, and the one that defaults to it. */
+  adw_message_dialog_add_response (dialog, "save", _("_Save"));
   adw_message_dialog_set_response_appearance (dialog, "save", ADW_RESPONSE_SUGGESTED);
   adw_message_dialog_set_default_response (dialog, "save");
-  adw_message_dialog_set_close_response (dialog, "cancel");
   g_object_set_data_full (G_OBJECT (dialog), "pending", pending_new (self, then, path), (GDestroyNotify) pending_free);
   g_signal_connect (dialog, "response", G_CALLBACK (unsaved_response_cb), NULL);
   gtk_window_present (GTK_WINDOW (dialog));
@@ -1136,14 +1147,11 @@ delete_cluster_action (GtkWidget  *widget,
   if (cluster == NULL)
     return;
   heading = g_strdup_printf (_("Delete “%s”?"), cohort_cluster_get_name (cluster));
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), heading,
-    _("Its workers are stopped gracefully and the cluster is removed from the profile. "
-      "The file changes when the profile is saved.")));
+  dialog = question_new (self, heading,
+                         _("Its workers are stopped gracefully and the cluster is removed from the profile. "
+                           "The file changes when the profile is saved."),
+                         "delete", _("_Delete"), ADW_RESPONSE_DESTRUCTIVE);
   g_object_set_data_full (G_OBJECT (dialog), "cluster-name", g_strdup (cohort_cluster_get_name (cluster)), g_free);
-  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "delete", _("_Delete"), NULL);
-  adw_message_dialog_set_response_appearance (dialog, "delete", ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (dialog, "cancel");
-  adw_message_dialog_set_close_response (dialog, "cancel");
   g_signal_connect_object (dialog, "response", G_CALLBACK (delete_response_cb), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
 }
@@ -1218,12 +1226,10 @@ cohort_window_close_request (GtkWindow *window)
   if (self->closing || !cohort_supervisor_get_running (self->supervisor))
     return GTK_WINDOW_CLASS (cohort_window_parent_class)->close_request (window);
 
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (window, _("Stop the Workers?"),
-    _("Closing Cohort stops every worker gracefully: the stop message, then the stop signal, then SIGKILL.")));
-  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "stop", _("_Stop and Close"), NULL);
-  adw_message_dialog_set_response_appearance (dialog, "stop", ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (dialog, "cancel");
-  adw_message_dialog_set_close_response (dialog, "cancel");
+  dialog = question_new (self, _("Stop the Workers?"),
+                         _("Closing Cohort stops every worker gracefully: the stop message, then the stop signal, "
+                           "then SIGKILL."),
+                         "stop", _("_Stop and Close"), ADW_RESPONSE_DESTRUCTIVE);
   g_signal_connect (dialog, "response", G_CALLBACK (close_response_cb), self);
   gtk_window_present (GTK_WINDOW (dialog));
   return TRUE;
