@@ -302,6 +302,47 @@ cohort_test_stop_all (CohortSupervisor *supervisor)
   g_assert_true (cohort_test_wait_until (supervisor_stopped, supervisor, 5000));
 }
 
+void
+cohort_test_fixture_setup (CohortTestFixture *f,
+                           gconstpointer      data)
+{
+  f->dir = cohort_test_make_dir ();
+  f->worker = g_shell_quote (cohort_test_worker_path ());
+}
+
+/* Stops what the test started, then checks that every worker was reaped
+ * (GLib's child watches and the reaper) and that every output pipe,
+ * channel and listening socket was closed. */
+void
+cohort_test_fixture_teardown (CohortTestFixture *f,
+                              gconstpointer      data)
+{
+  if (f->supervisor != NULL)
+    {
+      cohort_test_stop_all (f->supervisor);
+      cohort_test_sleep (50);
+      g_assert_cmpuint (cohort_test_count_zombies (), ==, 0);
+    }
+  g_clear_object (&f->supervisor);
+  g_assert_cmpuint (cohort_test_count_fds (), ==, 0);
+  cohort_test_remove_dir (f->dir);
+  g_free (f->dir);
+  g_free (f->worker);
+}
+
+/* The end of a test without worker checks: stops and frees the supervisor
+ * (if one was started) and removes and frees the directory. */
+void
+cohort_test_release (char             **dir,
+                     CohortSupervisor **supervisor)
+{
+  if (*supervisor != NULL)
+    cohort_test_stop_all (*supervisor);
+  g_clear_object (supervisor);
+  cohort_test_remove_dir (*dir);
+  g_clear_pointer (dir, g_free);
+}
+
 /* Loads @text as a profile, starts it, and returns its first cluster. */
 CohortCluster *
 cohort_test_start (const char        *dir,

@@ -58,4 +58,21 @@ int            cohort_test_run             (const char * const  *argv,
                                             char               **err,
                                             guint                timeout_ms);
 
+/* The fixture of the suites that run real worker processes (apply,
+ * channel, process): a directory, the fixture worker shell-quoted, and
+ * the supervisor a test started. */
+typedef struct
+{
+  char             *dir;
+  char             *worker;   /* the fixture worker, shell-quoted */
+  CohortSupervisor *supervisor;
+} CohortTestFixture;
+
+void           cohort_test_fixture_setup   (CohortTestFixture   *f,
+                                            gconstpointer        data);
+void           cohort_test_fixture_teardown (CohortTestFixture  *f,
+                                             gconstpointer       data);
+void           cohort_test_release         (char               **dir,
+                                            CohortSupervisor   **supervisor);
+
 G_END_DECLS

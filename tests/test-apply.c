@@ -14,37 +14,10 @@
 #include "cohort-test-util.h"
 #include "cohort-thread-worker.h"
 
-typedef struct
-{
-  char             *dir;
-  char             *worker;   /* the fixture worker, shell-quoted */
-  CohortSupervisor *supervisor;
-} Fixture;
+typedef CohortTestFixture Fixture;
 
-static void
-fixture_setup (Fixture       *f,
-               gconstpointer  data)
-{
-  f->dir = cohort_test_make_dir ();
-  f->worker = g_shell_quote (cohort_test_worker_path ());
-}
-
-static void
-fixture_teardown (Fixture       *f,
-                  gconstpointer  data)
-{
-  if (f->supervisor != NULL)
-    {
-      cohort_test_stop_all (f->supervisor);
-      cohort_test_sleep (50);
-      g_assert_cmpuint (cohort_test_count_zombies (), ==, 0);
-    }
-  g_clear_object (&f->supervisor);
-  g_assert_cmpuint (cohort_test_count_fds (), ==, 0);
-  cohort_test_remove_dir (f->dir);
-  g_free (f->dir);
-  g_free (f->worker);
-}
+#define fixture_setup cohort_test_fixture_setup
+#define fixture_teardown cohort_test_fixture_teardown
 
 #define wait_state cohort_test_wait_state
 

@@ -36,13 +36,9 @@ static void
 fixture_tear_down (Fixture       *f,
                    gconstpointer  data)
 {
-  if (f->supervisor != NULL)
-    cohort_test_stop_all (f->supervisor);
-  g_clear_object (&f->supervisor);
+  cohort_test_release (&f->dir, &f->supervisor);
   g_clear_pointer (&f->applied, cohort_cluster_spec_unref);
   g_clear_pointer (&f->old_name, g_free);
-  cohort_test_remove_dir (f->dir);
-  g_free (f->dir);
 }
 
 static gpointer

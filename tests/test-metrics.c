@@ -36,11 +36,7 @@ static void
 fixture_teardown (Fixture       *f,
                   gconstpointer  data)
 {
-  if (f->supervisor != NULL)
-    cohort_test_stop_all (f->supervisor);
-  g_clear_object (&f->supervisor);
-  cohort_test_remove_dir (f->dir);
-  g_free (f->dir);
+  cohort_test_release (&f->dir, &f->supervisor);
   g_free (f->worker);
 }
 
