@@ -557,6 +557,18 @@ holds (JsonNode *node,
   return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == type;
 }
 
+/* A number, or a string "<digits><unit>" with a unit from @units. */
+static gboolean
+node_to_number_with_unit (JsonNode     *node,
+                          const char   *units,
+                          const double *scales,
+                          double       *out)
+{
+  return node_to_number (node, out) ||
+         (holds (node, G_TYPE_STRING) &&
+          parse_with_unit (json_node_get_string (node), units, scales, out));
+}
+
 /* A field's value, whichever spelling gave it; NULL when absent or null. */
 static JsonNode *
 get (App        *app,
@@ -1108,9 +1120,7 @@ map_restart (App                *app,
 
     if (node != NULL)
       {
-        if (!node_to_number (node, &value) &&
-            !(holds (node, G_TYPE_STRING) &&
-              parse_with_unit (json_node_get_string (node), "smh", scales, &value)))
+        if (!node_to_number_with_unit (node, "smh", scales, &value))
           return fail_value (app, "min_uptime",
                              _("milliseconds, or a number followed by s, m or h"), node, error);
         spec->min_uptime_s = clamp_to (app, "min_uptime", value / 1000, 0, MAX_UPTIME_S,
@@ -1199,10 +1209,7 @@ map_stop_and_ready (App                *app,
       {
         double mib;
 
-        if ((!node_to_number (memory, &value) &&
-             !(holds (memory, G_TYPE_STRING) &&
-               parse_with_unit (json_node_get_string (memory), "KMGkmg", scales, &value))) ||
-            value < 0)
+        if (!node_to_number_with_unit (memory, "KMGkmg", scales, &value) || value < 0)
           return fail_value (app, "max_memory_restart",
                              _("bytes, or a number followed by K, M or G"), memory, error);
         mib = ceil (value / (1024 * 1024));

@@ -1007,6 +1007,13 @@ set_path (CohortProfile *self,
     self->base_dir = folder_of (self->path);
 }
 
+static char *
+too_large_message (gint64 size)
+{
+  return g_strdup_printf (_("%" G_GINT64_FORMAT " bytes is too large for a profile (at most %d)"),
+                          size, MAX_PROFILE_SIZE);
+}
+
 /* Everything a load does with the text, into the profile as it is now
  * (path and base_dir set), whatever it held before. */
 static gboolean
@@ -1022,9 +1029,9 @@ parse_text (CohortProfile  *self,
 
   if (length > MAX_PROFILE_SIZE)
     {
-      add_diagnostic (self, COHORT_DIAGNOSTIC_ERROR, 0,
-                      _("%" G_GSSIZE_FORMAT " bytes is too large for a profile (at most %d)"),
-                      (gssize) length, MAX_PROFILE_SIZE);
+      g_autofree char *message = too_large_message (length);
+
+      add_diagnostic (self, COHORT_DIAGNOSTIC_ERROR, 0, "%s", message);
       return finish (self, error);
     }
 
@@ -1132,10 +1139,9 @@ describe_errno (int      errsv,
 }
 
 static char *
-too_large_message (gint64 size)
+read_error_message (int errsv)
 {
-  return g_strdup_printf (_("%" G_GINT64_FORMAT " bytes is too large for a profile (at most %d)"),
-                          size, MAX_PROFILE_SIZE);
+  return g_strdup_printf (_("cannot read: %s"), describe_errno (errsv, FALSE));
 }
 
 /* At most MAX_PROFILE_SIZE + 1 bytes of a regular file: a huge file is
@@ -1159,16 +1165,16 @@ read_file (const char          *path,
     {
       int errsv = errno;
 
-      *message = g_strdup_printf (_("cannot read: %s"), describe_errno (errsv, FALSE));
+      *message = read_error_message (errsv);
       return NULL;
     }
 
   if (fstat (fd, &st) != 0)
-    *message = g_strdup_printf (_("cannot read: %s"), describe_errno (errno, FALSE));
+    *message = read_error_message (errno);
   else if (S_ISDIR (st.st_mode))
-    *message = g_strdup_printf (_("cannot read: %s"), describe_errno (EISDIR, FALSE));
+    *message = read_error_message (EISDIR);
   else if (!S_ISREG (st.st_mode))
-    *message = g_strdup_printf (_("cannot read: %s"), describe_errno (EINVAL, FALSE));
+    *message = read_error_message (EINVAL);
   else if (st.st_size > MAX_PROFILE_SIZE)
     {
       *code = COHORT_PROFILE_ERROR_INVALID;
@@ -1185,7 +1191,7 @@ read_file (const char          *path,
           if (n < 0 && errno == EINTR)
             continue;
           if (n < 0)
-            *message = g_strdup_printf (_("cannot read: %s"), describe_errno (errno, FALSE));
+            *message = read_error_message (errno);
           else if (n == 0)
             break;
           else
