@@ -45,21 +45,39 @@ spec_of (Fixture    *f,
   return cohort_cluster_spec_ref (g_ptr_array_index (cohort_profile_get_clusters (profile), 0));
 }
 
+/* The environment of @pid, once the kernel shows it: for some
+ * microseconds after the spawner returns, exec is still putting the new
+ * program in place and /proc/PID/environ reads as empty. */
+static gboolean
+environ_readable (gpointer data)
+{
+  char **text = data;
+  const char *path = text[0];
+
+  g_clear_pointer (&text[1], g_free);
+  return g_file_get_contents (path, &text[1], NULL, NULL) && text[1][0] != '\0';
+}
+
 /* The value of @key in the environment @pid was started with. */
 static char *
 env_of (GPid        pid,
         const char *key)
 {
   g_autofree char *path = g_strdup_printf ("/proc/%d/environ", pid);
+  char *files[2] = { path, NULL };
   g_autofree char *text = NULL;
-  gsize length = 0;
   gsize key_length = strlen (key);
 
-  if (!g_file_get_contents (path, &text, &length, NULL))
-    return NULL;
-  for (gsize i = 0; i < length; i += strlen (text + i) + 1)
-    if (strncmp (text + i, key, key_length) == 0 && text[i + key_length] == '=')
-      return g_strdup (text + i + key_length + 1);
+  if (!cohort_test_wait_until (environ_readable, files, 2000))
+    {
+      g_free (files[1]);
+      return NULL;
+    }
+  text = files[1];
+  /* Entries end in NUL; the file's own length is that of the entries. */
+  for (const char *entry = text; *entry != '\0'; entry += strlen (entry) + 1)
+    if (strncmp (entry, key, key_length) == 0 && entry[key_length] == '=')
+      return g_strdup (entry + key_length + 1);
   return NULL;
 }
 

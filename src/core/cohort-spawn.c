@@ -44,7 +44,6 @@
 
 #define CHILD_STACK_SIZE   (64 * 1024)
 #define DEFAULT_PATH       "/bin:/usr/bin:."   /* GLib's, when envp has no PATH */
-#define EXEC_WAIT_TRIES    110                 /* 10 yields, then 100 × 100 µs */
 #define GLIB_(text)        g_dgettext ("glib20", text)
 
 /* The child's code must not be instrumented: sanitizer runtimes allocate
@@ -272,40 +271,6 @@ set_child_error (const CohortSpawnRequest  *request,
     }
 }
 
-/* clone() returns once the child's exec is past its point of no return,
- * not once the new program is in place: for some microseconds more, the
- * kernel is still loading it, and /proc/PID/environ and cmdline read as
- * empty. A started worker is expected to show them (status, tests), as it
- * did when GLib's report pipe made Cohort wait longer: wait for the
- * environment, which is never empty here. Not for a child that has ended
- * or that we may not read (a set-user-ID program), and not for long. */
-static void
-wait_exec_done (pid_t pid)
-{
-  char path[64];
-  char byte;
-  siginfo_t info;
-  int fd;
-
-  g_snprintf (path, sizeof path, "/proc/%d/environ", (int) pid);
-  fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return;
-  for (guint i = 0; i < EXEC_WAIT_TRIES; i++)
-    {
-      if (pread (fd, &byte, 1, 0) != 0)
-        break;
-      memset (&info, 0, sizeof info);
-      if (waitid (P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid != 0)
-        break;
-      if (i < 10)
-        sched_yield ();
-      else
-        g_usleep (100);
-    }
-  close (fd);
-}
-
 /* The signals whose disposition is not the default in this process,
  * from the kernel's own lists (SigIgn, SigCgt in /proc/self/status): the
  * child resets only those, a handful of system calls instead of one for
@@ -457,7 +422,6 @@ cohort_spawn (const CohortSpawnRequest  *request,
       goto out;
     }
 
-  wait_exec_done (child_pid);
   *pid = child_pid;
   ok = TRUE;
 

@@ -82,17 +82,17 @@ struct _CohortGraph
   double                header_height;
   double                title_width;
 
-  /* All but the hover, drawn into a texture once per change of data,
+  /* All but the hover, drawn into a surface once per change of data,
    * span, size, style or scale, and reused by every other frame. */
   cairo_surface_t      *surface;
   cairo_surface_t      *static_surface;  /* the background and the legend */
   guint                 static_generation;
   guint                 lines_generation; /* bumped when the set of lines changes */
   GskRenderNode        *surface_node;    /* showing it, as the renderer wants it */
-  gint64                texture_now;
-  double                texture_ceiling;
-  int                   texture_scale;
-  guint                 texture_serial;  /* of the data the texture shows */
+  gint64                drawn_now;
+  double                drawn_ceiling;
+  int                   drawn_scale;
+  guint                 drawn_serial;    /* of the data the surface shows */
   guint                 serial;          /* bumped whenever lines, markers or data change */
 
   /* Hover. hover_time is the sample time under the pointer, 0 if none. */
@@ -1158,7 +1158,7 @@ has_visible_data (CohortGraph *self,
 }
 
 /* Everything but the hover, at the widget's size and scale, into one
- * texture: the grid and labels, the marker lines, every line clipped to
+ * surface: the grid and labels, the marker lines, every line clipped to
  * the plot (a line's width more above and below for a value on the top or
  * bottom row), the marker glyphs, "No data" and the legend. Text and
  * lines are the dear part of a frame; a graph draws them once per sample,
@@ -1308,15 +1308,15 @@ cohort_graph_snapshot (GtkWidget   *widget,
     return;
 
   /* The time and the scale move only with the data. */
-  if (self->texture_serial != self->serial)
+  if (self->drawn_serial != self->serial)
     {
-      self->texture_now = compute_now (self);
-      self->texture_ceiling = compute_ceiling (self, self->texture_now);
+      self->drawn_now = compute_now (self);
+      self->drawn_ceiling = compute_ceiling (self, self->drawn_now);
       g_clear_pointer (&self->surface_node, gsk_render_node_unref);
       g_clear_pointer (&self->surface, cairo_surface_destroy);
     }
-  now = self->texture_now;
-  ceiling = self->texture_ceiling;
+  now = self->drawn_now;
+  ceiling = self->drawn_ceiling;
   start = now - (gint64) self->span * G_USEC_PER_SEC;
 
   /* Colour and font are all the style gives us; comparing them here
@@ -1338,15 +1338,15 @@ cohort_graph_snapshot (GtkWidget   *widget,
       g_clear_pointer (&self->surface, cairo_surface_destroy);
     }
 
-  if (self->surface == NULL || self->texture_scale != scale)
+  if (self->surface == NULL || self->drawn_scale != scale)
     {
-      if (self->texture_scale != scale)
+      if (self->drawn_scale != scale)
         g_clear_pointer (&self->static_surface, cairo_surface_destroy);
       g_clear_pointer (&self->surface_node, gsk_render_node_unref);
       g_clear_pointer (&self->surface, cairo_surface_destroy);
       self->surface = render_graph (self, width, height, scale, now, ceiling, &fg);
-      self->texture_scale = scale;
-      self->texture_serial = self->serial;
+      self->drawn_scale = scale;
+      self->drawn_serial = self->serial;
     }
   append_surface (self, snapshot, width, height);
 
