@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-threads.c: thread clusters: stable threads from an exclusive
  * GThreadPool, tasks back to back or from the queue, results as messages,
- * timeouts and failures counted as restarts, per-thread CPU, scaling, and
- * a stop that cancels running tasks and ends the threads. */
+ * batches of tasks in one message, timeouts and failures counted as
+ * restarts, per-thread CPU, two tasks running at once on two threads,
+ * scaling, and a stop that cancels running tasks and ends the threads. */
 
 #include "config.h"
 
@@ -469,6 +470,199 @@ test_shared_arguments (Fixture       *f,
   g_assert_cmpuint (failed, ==, 0);
 }
 
+/* The entry @i of a batch's "results". */
+static JsonObject *
+batch_entry (JsonObject *result,
+             guint       i)
+{
+  JsonArray *results = json_object_get_array_member (result, "results");
+
+  g_assert_cmpuint (i, <, json_array_get_length (results));
+  return json_array_get_object_element (results, i);
+}
+
+static void
+test_batch (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(JsonNode) batch = NULL;
+  g_autoptr(JsonNode) failing = NULL;
+  g_autoptr(JsonObject) result = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  CohortWorker *worker;
+  JsonObject *entry;
+
+  cluster = start (f, "[Cluster pool]\nKind=threads\nThreads=1\n");
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 1, 5000);
+  worker = cohort_cluster_lookup_worker (cluster, 0);
+
+  /* Good and bad tasks in one message: one answer, an entry per task in
+   * the order sent, the bad ones as errors and the others run. */
+  batch = json ("{\"task\": \"sum\", \"batch\": [{\"n\": 10}, {\"n\": \"ten\"}, {\"n\": 3},"
+                " {\"below\": 5}, 7, {\"n\": 1000}]}");
+  g_assert_true (cohort_cluster_send (cluster, -1, batch, NULL, &error));
+  g_assert_no_error (error);
+  wait_results (cluster, 1);
+  result = last_result (worker);
+  g_assert_cmpstr (json_object_get_string_member (result, "task"), ==, "sum");
+  g_assert_true (json_object_has_member (result, "ms"));
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (result, "results")), ==, 6);
+  entry = batch_entry (result, 0);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (entry, "result"), "sum"), ==, 45);
+  g_assert_false (json_object_has_member (entry, "error"));
+  entry = batch_entry (result, 1);
+  g_assert_false (json_object_has_member (entry, "result"));
+  g_assert_nonnull (strstr (json_object_get_string_member (entry, "error"), "“n” must be an integer"));
+  entry = batch_entry (result, 2);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (entry, "result"), "sum"), ==, 3);
+  entry = batch_entry (result, 3);
+  g_assert_nonnull (strstr (json_object_get_string_member (entry, "error"), "unknown argument “below”"));
+  entry = batch_entry (result, 4);
+  g_assert_nonnull (strstr (json_object_get_string_member (entry, "error"), "must be a JSON object"));
+  entry = batch_entry (result, 5);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (entry, "result"), "sum"), ==, 499500);
+
+  /* One message each way; six tasks done; the sender's mistakes are not
+   * failures of the worker. */
+  g_assert_cmpuint (cohort_worker_get_messages_out (worker), ==, 1);
+  g_assert_cmpuint (cohort_worker_get_messages_in (worker), ==, 1);
+  g_assert_cmpuint (cohort_thread_worker_get_tasks_done (COHORT_THREAD_WORKER (worker)), ==, 6);
+  g_assert_cmpuint (cohort_worker_get_restarts (worker), ==, 0);
+  messages = cohort_worker_dup_messages (worker, 0);
+  g_assert_cmpuint (messages->len, ==, 2);
+  g_assert_true (((CohortMessage *) g_ptr_array_index (messages, 0))->outgoing);
+  g_assert_nonnull (strstr (((CohortMessage *) g_ptr_array_index (messages, 0))->json, "\"batch\":[{\"n\":10},"));
+
+  /* A task that fails as it runs is an error entry too, counted once as
+   * a failure; the rest of the batch runs. Sent to the worker itself. */
+  text = g_strdup_printf ("{\"task\": \"sha256\", \"batch\": [{\"path\": \"%s/nowhere\"}, {\"bytes\": 0},"
+                          " {\"path\": \"%s/nor-here\"}]}", f->dir, f->dir);
+  failing = json (text);
+  g_assert_true (cohort_cluster_send (cluster, 0, failing, NULL, &error));
+  g_assert_no_error (error);
+  wait_results (cluster, 2);
+  g_clear_pointer (&result, json_object_unref);
+  result = last_result (worker);
+  g_assert_nonnull (strstr (json_object_get_string_member (batch_entry (result, 0), "error"), "nowhere"));
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (batch_entry (result, 1), "result"),
+                                                  "sha256"),
+                   ==, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  g_assert_nonnull (strstr (json_object_get_string_member (batch_entry (result, 2), "error"), "nor-here"));
+  g_assert_cmpuint (cohort_worker_get_restarts (worker), ==, 1);
+  g_assert_cmpint (cohort_worker_get_state (worker), ==, COHORT_WORKER_STATE_ONLINE);
+}
+
+static void
+assert_refused (CohortCluster *cluster,
+                const char    *message,
+                const char    *reason)
+{
+  g_autoptr(JsonNode) node = json (message);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (cohort_cluster_send (cluster, -1, node, NULL, &error));
+  g_assert_nonnull (error);
+  g_test_message ("%.80s: %s", message, error->message);
+  g_assert_nonnull (strstr (error->message, reason));
+}
+
+static void
+test_bad_batches (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(JsonNode) slow = json ("{\"task\": \"primes\", \"args\": {\"below\": 2000000000}}");
+  g_autoptr(GString) text = g_string_new ("{\"task\": \"sum\", \"batch\": [");
+  g_autoptr(JsonNode) largest = NULL;
+  g_autoptr(GError) error = NULL;
+  CohortThreadWorker *worker;
+
+  cluster = start (f, "[Cluster pool]\nKind=threads\nThreads=1\n");
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 1, 5000);
+  worker = thread_worker (cluster, 0);
+
+  /* Refused whole, with the reason, before anything is queued. */
+  assert_refused (cluster, "{\"task\": \"sum\", \"batch\": []}", "a batch holds 1 to 1000 tasks, not 0");
+  assert_refused (cluster, "{\"task\": \"sum\", \"batch\": {\"n\": 1}}", "“batch” must be an array");
+  assert_refused (cluster, "{\"task\": \"sum\", \"args\": {\"n\": 1}, \"batch\": [{\"n\": 1}]}",
+                  "not both");
+  assert_refused (cluster, "{\"task\": \"mine-bitcoin\", \"batch\": [{}]}", "no task named “mine-bitcoin”");
+  for (guint i = 0; i <= COHORT_TASK_BATCH_MAX; i++)
+    g_string_append (text, i > 0 ? ", {\"n\": 1}" : "{\"n\": 1}");
+  g_string_append (text, "]}");
+  assert_refused (cluster, text->str, "a batch holds 1 to 1000 tasks, not 1001");
+  g_assert_cmpuint (cohort_cluster_get_queue_depth (cluster), ==, 0);
+  g_assert_cmpuint (cohort_worker_get_messages_out (COHORT_WORKER (worker)), ==, 0);
+
+  /* The queue's bound counts a batch as its tasks: with the thread busy,
+   * ten of the largest batches fill it, and one task more is refused. */
+  g_assert_true (cohort_cluster_send (cluster, -1, slow, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (cohort_test_wait_until (is_busy, worker, 5000));
+  g_string_truncate (text, text->len - strlen (", {\"n\": 1}]}"));
+  g_string_append (text, "]}");
+  largest = json (text->str);
+  for (guint i = 0; i < COHORT_TASK_QUEUE_MAX / COHORT_TASK_BATCH_MAX; i++)
+    {
+      g_assert_true (cohort_cluster_send (cluster, -1, largest, NULL, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_cmpuint (cohort_cluster_get_queue_depth (cluster), ==, COHORT_TASK_QUEUE_MAX);
+  assert_refused (cluster, "{\"task\": \"sum\", \"batch\": [{\"n\": 1}]}", "batch of 1 refused");
+  assert_refused (cluster, "{\"task\": \"sum\", \"args\": {\"n\": 1}}", "task refused");
+}
+
+/* Two threads run two tasks at the same time: each task runs for minutes
+ * unless stopped, so both threads using CPU before either task has ended
+ * means both ran at once. A pool that ran one task at a time would leave
+ * the second thread waiting, and the wait below would time out. */
+static gboolean
+both_running (gpointer data)
+{
+  CohortCluster *cluster = data;
+  const gint64 *start = g_object_get_data (G_OBJECT (cluster), "cpu-start");
+
+  for (guint id = 0; id < 2; id++)
+    {
+      CohortThreadWorker *worker = thread_worker (cluster, id);
+
+      if (!cohort_thread_worker_get_busy (worker) ||
+          cohort_thread_worker_get_cpu_time (worker) - start[id] < 50 * 1000 * 1000)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+test_two_at_once (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(JsonNode) slow = json ("{\"task\": \"primes\", \"args\": {\"below\": 2000000000}}");
+  g_autoptr(GError) error = NULL;
+  gint64 start[2];
+
+  cluster = start (f, "[Cluster pool]\nKind=threads\nThreads=2\n");
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 2, 5000);
+  for (guint id = 0; id < 2; id++)
+    {
+      g_assert_true (cohort_test_wait_until (has_tid, thread_worker (cluster, id), 5000));
+      start[id] = cohort_thread_worker_get_cpu_time (thread_worker (cluster, id));
+    }
+  g_object_set_data (G_OBJECT (cluster), "cpu-start", start);
+
+  g_assert_true (cohort_cluster_send (cluster, -1, slow, NULL, &error));
+  g_assert_true (cohort_cluster_send (cluster, -1, slow, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (cohort_test_wait_until (both_running, cluster, 20000));
+  g_assert_cmpuint (results_in (cluster), ==, 0);
+  g_assert_cmpuint (cohort_cluster_get_queue_depth (cluster), ==, 0);
+  g_object_set_data (G_OBJECT (cluster), "cpu-start", NULL);
+}
+
 static void
 test_profile_keys (Fixture       *f,
                    gconstpointer  data)
@@ -515,6 +709,9 @@ main (int   argc,
   ADD ("/Cohort/Threads/repeat", test_repeat);
   ADD ("/Cohort/Threads/tasks-as-messages", test_tasks_as_messages);
   ADD ("/Cohort/Threads/bad-tasks", test_bad_tasks);
+  ADD ("/Cohort/Threads/batch", test_batch);
+  ADD ("/Cohort/Threads/bad-batches", test_bad_batches);
+  ADD ("/Cohort/Threads/two-at-once", test_two_at_once);
   ADD ("/Cohort/Threads/task-timeout", test_task_timeout);
   ADD ("/Cohort/Threads/stop-cancels", test_stop_cancels);
   ADD ("/Cohort/Threads/scale", test_scale);

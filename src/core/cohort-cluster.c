@@ -736,21 +736,17 @@ cohort_cluster_send (CohortCluster  *self,
       return FALSE;
     }
 
-  /* A task sent to a thread cluster is one task, for whichever worker is
-   * free first. */
+  /* A task (or a batch) sent to a thread cluster is one task, for
+   * whichever worker is free first. */
   if (id < 0 && self->spec->kind == COHORT_CLUSTER_KIND_THREADS)
     {
-      g_autoptr(JsonNode) args = NULL;
-      g_autofree char *task = NULL;
-
       if (self->queue == NULL)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
                        _("no worker of %s is running"), self->spec->name);
           return FALSE;
         }
-      if (!cohort_thread_worker_parse_task (self->spec, message, &task, &args, error) ||
-          !cohort_task_queue_push (self->queue, task, args, -1, error))
+      if (!cohort_thread_worker_queue_task (self->spec, self->queue, message, -1, error))
         return FALSE;
       if (n_sent != NULL)
         *n_sent = 1;

@@ -628,6 +628,27 @@ append_double (GString *out,
     g_string_append_len (out, ".0", 2);
 }
 
+/* Not printf: a tiny task's result is mostly integers, and a format
+ * string costs more than the digits. */
+static void
+append_int (GString *out,
+            gint64   value)
+{
+  char buf[24];
+  char *p = buf + sizeof buf;
+  guint64 magnitude = value < 0 ? -(guint64) value : (guint64) value;
+
+  do
+    {
+      *--p = (char) ('0' + magnitude % 10);
+      magnitude /= 10;
+    }
+  while (magnitude > 0);
+  if (value < 0)
+    *--p = '-';
+  g_string_append_len (out, p, buf + sizeof buf - p);
+}
+
 static void
 append_node (GString  *out,
              JsonNode *node)
@@ -700,7 +721,7 @@ append_node (GString  *out,
             g_string_append_len (out, "null", 4);
           break;
         case G_TYPE_INT64:
-          g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
+          append_int (out, json_node_get_int (node));
           break;
         case G_TYPE_DOUBLE:
           append_double (out, json_node_get_double (node));
@@ -749,4 +770,16 @@ cohort_json_to_string (JsonNode *node,
   if (length != NULL)
     *length = out->len;
   return g_string_free (out, FALSE);
+}
+
+/* cohort_json_to_string() at the end of @out, for a message made of many
+ * values. */
+void
+cohort_json_append (GString  *out,
+                    JsonNode *node)
+{
+  g_return_if_fail (out != NULL);
+  g_return_if_fail (node != NULL);
+
+  append_node (out, node);
 }

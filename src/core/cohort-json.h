@@ -52,5 +52,7 @@ gboolean  cohort_json_validate    (const char         *text,
                                    GError            **error);
 char     *cohort_json_to_string   (JsonNode           *node,
                                    gsize              *length);
+void      cohort_json_append      (GString            *out,
+                                   JsonNode           *node);
 
 G_END_DECLS

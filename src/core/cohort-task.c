@@ -248,9 +248,9 @@ typedef struct
   const char *note;
 } Param;
 
-typedef JsonNode *(*TaskFunc) (JsonObject        *args,
-                               CohortTaskContext *context,
-                               GError           **error);
+typedef JsonNode *(*TaskFunc) (const CohortTaskArgs *args,
+                               CohortTaskContext    *context,
+                               GError              **error);
 
 typedef struct
 {
@@ -260,6 +260,27 @@ typedef struct
   const char  *one_of[2];
   TaskFunc     run;
 } Task;
+
+/* The most parameters a task has. */
+#define MAX_PARAMS 4
+
+typedef union
+{
+  gint64    integer;
+  gboolean  boolean;
+  char     *string;
+} ArgValue;
+
+/* Arguments checked against their task's parameters and held as plain
+ * values: made on one thread and used on another, with no JSON tree
+ * between them (json-glib counts references without atomics), and
+ * nothing to look up in a hash table while a tiny task runs. */
+struct _CohortTaskArgs
+{
+  const Task *task;
+  guint       given;              /* bit i: task->params[i] was given */
+  ArgValue    values[MAX_PARAMS]; /* by the parameter's index */
+};
 
 static const Param sum_params[] = {
   { "n", PARAM_INTEGER, TRUE, 0, MAX_SUM_N, 0, N_("the largest whose sum fits in 64 bits") },
@@ -293,21 +314,21 @@ static const Param thumbnail_params[] = {
   { NULL }
 };
 
-static JsonNode *run_sum       (JsonObject        *args,
-                                CohortTaskContext *context,
-                                GError           **error);
-static JsonNode *run_primes    (JsonObject        *args,
-                                CohortTaskContext *context,
-                                GError           **error);
-static JsonNode *run_sha256    (JsonObject        *args,
-                                CohortTaskContext *context,
-                                GError           **error);
-static JsonNode *run_compress  (JsonObject        *args,
-                                CohortTaskContext *context,
-                                GError           **error);
-static JsonNode *run_thumbnail (JsonObject        *args,
-                                CohortTaskContext *context,
-                                GError           **error);
+static JsonNode *run_sum       (const CohortTaskArgs *args,
+                                CohortTaskContext    *context,
+                                GError              **error);
+static JsonNode *run_primes    (const CohortTaskArgs *args,
+                                CohortTaskContext    *context,
+                                GError              **error);
+static JsonNode *run_sha256    (const CohortTaskArgs *args,
+                                CohortTaskContext    *context,
+                                GError              **error);
+static JsonNode *run_compress  (const CohortTaskArgs *args,
+                                CohortTaskContext    *context,
+                                GError              **error);
+static JsonNode *run_thumbnail (const CohortTaskArgs *args,
+                                CohortTaskContext    *context,
+                                GError              **error);
 
 static const Task tasks[] = {
   { "sum", sum_params, { NULL, NULL }, run_sum },
@@ -477,18 +498,38 @@ check_param (const Param *param,
   return ok;
 }
 
-/* Checks @args for @name; on success @task and @object (a new reference,
- * an empty object for no arguments) are set. */
+static int
+param_index (const Task  *task,
+             const Param *param)
+{
+  int index = (int) (param - task->params);
+
+  g_assert (index >= 0 && index < MAX_PARAMS);
+  return index;
+}
+
+static void
+args_clear (CohortTaskArgs *args)
+{
+  for (int i = 0; args->task != NULL && args->task->params[i].name != NULL; i++)
+    if (args->task->params[i].type == PARAM_STRING && (args->given & (1u << i)) != 0)
+      g_free (args->values[i].string);
+  args->given = 0;
+}
+
+/* Checks @args for @name and, with @out, keeps their values there. */
 static gboolean
-validate (const char   *name,
-          JsonNode     *args,
-          const Task  **task_out,
-          JsonObject  **object_out,
-          GError      **error)
+validate (const char      *name,
+          JsonNode        *args,
+          CohortTaskArgs  *out,
+          GError         **error)
 {
   const Task *task = find_task (name);
-  g_autoptr(JsonObject) object = NULL;
-  g_autoptr(GList) members = NULL;
+  CohortTaskArgs values = { task, 0, { { 0 } } };
+  JsonObject *object = NULL;
+  JsonObjectIter iter;
+  const char *member;
+  JsonNode *node;
 
   if (task == NULL)
     {
@@ -499,11 +540,9 @@ validate (const char   *name,
       return FALSE;
     }
 
-  if (args == NULL || JSON_NODE_HOLDS_NULL (args))
-    object = json_object_new ();
-  else if (JSON_NODE_HOLDS_OBJECT (args))
-    object = json_object_ref (json_node_get_object (args));
-  else
+  if (args != NULL && JSON_NODE_HOLDS_OBJECT (args))
+    object = json_node_get_object (args);
+  else if (args != NULL && !JSON_NODE_HOLDS_NULL (args))
     {
       g_autofree char *got = describe_value (args);
 
@@ -512,47 +551,75 @@ validate (const char   *name,
       return FALSE;
     }
 
-  members = json_object_get_members (object);
-  for (const GList *l = members; l != NULL; l = l->next)
+  if (object != NULL)
     {
-      const char *member = l->data;
-      const Param *param = find_param (task, member);
-
-      if (param == NULL)
+      json_object_iter_init_ordered (&iter, object);
+      while (json_object_iter_next_ordered (&iter, &member, &node))
         {
-          g_autoptr(GString) accepted = g_string_new (NULL);
+          const Param *param = find_param (task, member);
+          int index;
 
-          for (const Param *p = task->params; p->name != NULL; p++)
-            g_string_append_printf (accepted, "%s“%s”", accepted->len > 0 ? ", " : "", p->name);
-          g_set_error (error, COHORT_TASK_ERROR, COHORT_TASK_ERROR_ARGUMENTS,
-                       _("unknown argument “%s” for “%s” (it takes %s)"),
-                       member, name, accepted->str);
-          return FALSE;
+          if (param == NULL)
+            {
+              g_autoptr(GString) accepted = g_string_new (NULL);
+
+              for (const Param *p = task->params; p->name != NULL; p++)
+                g_string_append_printf (accepted, "%s“%s”", accepted->len > 0 ? ", " : "", p->name);
+              g_set_error (error, COHORT_TASK_ERROR, COHORT_TASK_ERROR_ARGUMENTS,
+                           _("unknown argument “%s” for “%s” (it takes %s)"),
+                           member, name, accepted->str);
+              args_clear (&values);
+              return FALSE;
+            }
+          if (!check_param (param, node, error))
+            {
+              args_clear (&values);
+              return FALSE;
+            }
+
+          /* A member given twice: json-glib keeps the last one. */
+          index = param_index (task, param);
+          if (param->type == PARAM_STRING && (values.given & (1u << index)) != 0)
+            g_free (values.values[index].string);
+          values.given |= 1u << index;
+          switch (param->type)
+            {
+            case PARAM_INTEGER:
+              node_get_integer (node, &values.values[index].integer);
+              break;
+            case PARAM_BOOLEAN:
+              values.values[index].boolean = json_node_get_boolean (node);
+              break;
+            case PARAM_STRING:
+            default:
+              values.values[index].string = g_strdup (json_node_get_string (node));
+              break;
+            }
         }
-      if (!check_param (param, json_object_get_member (object, member), error))
-        return FALSE;
     }
 
   for (const Param *param = task->params; param->name != NULL; param++)
-    if (param->required && !json_object_has_member (object, param->name))
+    if (param->required && (values.given & (1u << param_index (task, param))) == 0)
       {
         g_autofree char *expected = describe_param (param);
 
         g_set_error (error, COHORT_TASK_ERROR, COHORT_TASK_ERROR_ARGUMENTS,
                      _("missing argument “%s”: %s"), param->name, expected);
+        args_clear (&values);
         return FALSE;
       }
 
   if (task->one_of[0] != NULL)
     {
-      gboolean has_first = json_object_has_member (object, task->one_of[0]);
-      gboolean has_second = json_object_has_member (object, task->one_of[1]);
+      gboolean has_first = values.given & (1u << param_index (task, find_param (task, task->one_of[0])));
+      gboolean has_second = values.given & (1u << param_index (task, find_param (task, task->one_of[1])));
 
       if (has_first && has_second)
         {
           g_set_error (error, COHORT_TASK_ERROR, COHORT_TASK_ERROR_ARGUMENTS,
                        _("give either “%s” or “%s” to “%s”, not both"),
                        task->one_of[0], task->one_of[1], name);
+          args_clear (&values);
           return FALSE;
         }
       if (!has_first && !has_second)
@@ -560,52 +627,59 @@ validate (const char   *name,
           g_set_error (error, COHORT_TASK_ERROR, COHORT_TASK_ERROR_ARGUMENTS,
                        _("missing argument: give either “%s” or “%s” to “%s”"),
                        task->one_of[0], task->one_of[1], name);
+          args_clear (&values);
           return FALSE;
         }
     }
 
-  if (task_out != NULL)
-    *task_out = task;
-  if (object_out != NULL)
-    *object_out = g_steal_pointer (&object);
+  if (out != NULL)
+    *out = values;
+  else
+    args_clear (&values);
   return TRUE;
 }
 
-/* Arguments of a validated object, or the parameter's default. */
-static gint64
-arg_integer (JsonObject *args,
-             const char *name,
-             gint64      default_value)
+/* The value given for @name, validated, or NULL for none. */
+static const ArgValue *
+arg_value (const CohortTaskArgs *args,
+           const char           *name)
 {
-  JsonNode *node = json_object_get_member (args, name);
-  gint64 value;
+  const Param *param = find_param (args->task, name);
+  int index;
 
-  if (node == NULL || !node_get_integer (node, &value))
-    return default_value;
-  return value;
+  g_assert (param != NULL);
+  index = param_index (args->task, param);
+  return (args->given & (1u << index)) != 0 ? &args->values[index] : NULL;
+}
+
+/* An argument's value, or the parameter's default. */
+static gint64
+arg_integer (const CohortTaskArgs *args,
+             const char           *name,
+             gint64                default_value)
+{
+  const ArgValue *value = arg_value (args, name);
+
+  return value != NULL ? value->integer : default_value;
 }
 
 static gboolean
-arg_boolean (JsonObject *args,
-             const char *name,
-             gboolean    default_value)
+arg_boolean (const CohortTaskArgs *args,
+             const char           *name,
+             gboolean              default_value)
 {
-  JsonNode *node = json_object_get_member (args, name);
+  const ArgValue *value = arg_value (args, name);
 
-  if (node == NULL)
-    return default_value;
-  return json_node_get_boolean (node);
+  return value != NULL ? value->boolean : default_value;
 }
 
 static const char *
-arg_string (JsonObject *args,
-            const char *name)
+arg_string (const CohortTaskArgs *args,
+            const char           *name)
 {
-  JsonNode *node = json_object_get_member (args, name);
+  const ArgValue *value = arg_value (args, name);
 
-  if (node == NULL)
-    return NULL;
-  return json_node_get_string (node);
+  return value != NULL ? value->string : NULL;
 }
 
 static JsonNode *
@@ -644,9 +718,9 @@ set_read_error (GError      **error,
 /* sum */
 
 static JsonNode *
-run_sum (JsonObject        *args,
-         CohortTaskContext *context,
-         GError           **error)
+run_sum (const CohortTaskArgs *args,
+         CohortTaskContext    *context,
+         GError              **error)
 {
   guint64 n = (guint64) arg_integer (args, "n", 0);
   guint64 sum = 0;
@@ -786,9 +860,9 @@ count_primes (guint64            below,
 }
 
 static JsonNode *
-run_primes (JsonObject        *args,
-            CohortTaskContext *context,
-            GError           **error)
+run_primes (const CohortTaskArgs *args,
+            CohortTaskContext    *context,
+            GError              **error)
 {
   gint64 below = arg_integer (args, "below", 0);
   guint64 count;
@@ -1153,13 +1227,13 @@ source_read_full (Source  *source,
 /* The source @args ask for ("bytes" of @kind, or "path"), with the file
  * list in @files_out and the expected length in @total_out. */
 static gboolean
-source_from_args (JsonObject         *args,
-                  SourceKind          kind,
-                  CohortTaskContext  *context,
-                  Source             *source,
-                  GPtrArray         **files_out,
-                  guint64            *total_out,
-                  GError            **error)
+source_from_args (const CohortTaskArgs  *args,
+                  SourceKind             kind,
+                  CohortTaskContext     *context,
+                  Source                *source,
+                  GPtrArray            **files_out,
+                  guint64               *total_out,
+                  GError               **error)
 {
   const char *path = arg_string (args, "path");
 
@@ -1191,9 +1265,9 @@ set_byte_progress (CohortTaskContext *context,
 /* sha256 */
 
 static JsonNode *
-run_sha256 (JsonObject        *args,
-            CohortTaskContext *context,
-            GError           **error)
+run_sha256 (const CohortTaskArgs *args,
+            CohortTaskContext    *context,
+            GError              **error)
 {
   g_autoptr(GPtrArray) files = NULL;
   g_autoptr(GChecksum) checksum = NULL;
@@ -1437,9 +1511,9 @@ compress_stream (Source            *source,
 }
 
 static JsonNode *
-run_compress (JsonObject        *args,
-              CohortTaskContext *context,
-              GError           **error)
+run_compress (const CohortTaskArgs *args,
+              CohortTaskContext    *context,
+              GError              **error)
 {
   gint64 start = g_get_monotonic_time ();
   int level = (int) arg_integer (args, "level", -1);
@@ -1573,9 +1647,9 @@ add_failure (JsonArray  *failed,
 }
 
 static JsonNode *
-run_thumbnail (JsonObject        *args,
-               CohortTaskContext *context,
-               GError           **error)
+run_thumbnail (const CohortTaskArgs *args,
+               CohortTaskContext    *context,
+               GError              **error)
 {
   const char *input = arg_string (args, "input");
   const char *output = arg_string (args, "output");
@@ -1689,25 +1763,62 @@ cohort_task_validate (const char *name,
   g_return_val_if_fail (name != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return validate (name, args, NULL, NULL, error);
+  return validate (name, args, NULL, error);
 }
 
-JsonNode *
-cohort_task_run (const char        *name,
-                 JsonNode          *args,
-                 CohortTaskContext *context,
-                 GError           **error)
+/**
+ * cohort_task_args_new:
+ * @args: (nullable): a JSON object, or NULL for none
+ *
+ * Checks @args as cohort_task_validate() does and keeps their values,
+ * apart from any JSON tree: the result may be run on another thread.
+ *
+ * Returns: (transfer full) (nullable): the arguments, or NULL with @error
+ *   set
+ */
+CohortTaskArgs *
+cohort_task_args_new (const char  *name,
+                      JsonNode    *args,
+                      GError     **error)
 {
-  g_autoptr(CohortTaskContext) own_context = NULL;
-  g_autoptr(JsonObject) object = NULL;
-  const Task *task = NULL;
-  JsonNode *result;
+  CohortTaskArgs values;
 
   g_return_val_if_fail (name != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!validate (name, args, &task, &object, error))
+  if (!validate (name, args, &values, error))
     return NULL;
+  return g_memdup2 (&values, sizeof values);
+}
+
+void
+cohort_task_args_free (CohortTaskArgs *args)
+{
+  if (args == NULL)
+    return;
+  args_clear (args);
+  g_free (args);
+}
+
+const char *
+cohort_task_args_get_name (const CohortTaskArgs *args)
+{
+  g_return_val_if_fail (args != NULL, NULL);
+  return args->task->name;
+}
+
+/* Runs the task of @args on the calling thread. Returns: (transfer full)
+ * the result, or NULL with @error set. */
+JsonNode *
+cohort_task_args_run (const CohortTaskArgs  *args,
+                      CohortTaskContext     *context,
+                      GError               **error)
+{
+  g_autoptr(CohortTaskContext) own_context = NULL;
+  JsonNode *result;
+
+  g_return_val_if_fail (args != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   /* No context: run to the end, for callers that do not need to stop. */
   if (context == NULL)
@@ -1717,8 +1828,25 @@ cohort_task_run (const char        *name,
   if (!cohort_task_context_check (context, error))
     return NULL;
 
-  result = task->run (object, context, error);
+  result = args->task->run (args, context, error);
   if (result != NULL)
     cohort_task_context_set_progress (context, 1.0);
   return result;
+}
+
+JsonNode *
+cohort_task_run (const char        *name,
+                 JsonNode          *args,
+                 CohortTaskContext *context,
+                 GError           **error)
+{
+  g_autoptr(CohortTaskArgs) values = NULL;
+
+  g_return_val_if_fail (name != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  values = cohort_task_args_new (name, args, error);
+  if (values == NULL)
+    return NULL;
+  return cohort_task_args_run (values, context, error);
 }

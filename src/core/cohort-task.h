@@ -55,6 +55,20 @@ JsonNode          *cohort_task_run                  (const char        *name,
                                                      CohortTaskContext *context,
                                                      GError           **error);
 
+/* Checked arguments of one task, held apart from any JSON tree: made on
+ * one thread, run on another. */
+typedef struct _CohortTaskArgs CohortTaskArgs;
+
+CohortTaskArgs    *cohort_task_args_new             (const char           *name,
+                                                     JsonNode             *args,
+                                                     GError              **error);
+void               cohort_task_args_free            (CohortTaskArgs       *args);
+const char        *cohort_task_args_get_name        (const CohortTaskArgs *args);
+JsonNode          *cohort_task_args_run             (const CohortTaskArgs *args,
+                                                     CohortTaskContext    *context,
+                                                     GError              **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CohortTaskContext, cohort_task_context_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CohortTaskArgs, cohort_task_args_free)
 
 G_END_DECLS

@@ -10,6 +10,10 @@
  * their GCancellable every few ms) and wakes the queue; the loop ends and
  * the thread goes back to the pool.
  *
+ * Events reach the main context through one queue per worker, drained by
+ * one source: a thread that finishes tiny tasks back to back wakes the
+ * main loop once per drain, not once per task.
+ *
  * The thread reads the spec it was launched with (loop_spec), never the
  * worker's own: an edit of the cluster swaps that one on the main thread
  * at any time. TaskTimeout is the exception, read live: it applies to the
@@ -50,9 +54,13 @@ struct _CohortThreadWorker
   clockid_t         clock;
   CohortClusterSpec *loop_spec;     /* written only while no loop runs */
   GMutex            lock;           /* guards the three below */
-  GCancellable     *cancellable;    /* of the running task */
+  GCancellable     *cancellable;    /* of the running loop */
   CohortTaskContext *task_context;
   char             *task;
+  GMutex            events_lock;    /* guards the two below */
+  GQueue            events;         /* for the main context, oldest first */
+  gboolean          events_pending; /* the source is due, with a ref on the worker */
+  GSource          *events_source;
 
   /* main thread only */
   guint64           tasks_done;
@@ -73,13 +81,13 @@ typedef enum
 
 typedef struct
 {
-  CohortThreadWorker *self;
   EventKind           kind;
   char               *text;     /* PICKED: the task message; RESULT: the result message */
+  gsize               length;
   gboolean            failed;
   gboolean            timed_out;
   char               *error;
-  guint64             count;
+  guint64             count;    /* RESULT: tasks in it; STATS: tasks done */
   double              wait_ms;
   double              run_ms;
 } Event;
@@ -89,7 +97,6 @@ event_free (gpointer data)
 {
   Event *event = data;
 
-  g_object_unref (event->self);
   g_free (event->text);
   g_free (event->error);
   g_free (event);
@@ -108,26 +115,25 @@ count_failure (CohortThreadWorker *self,
   _cohort_worker_count_restart (COHORT_WORKER (self), event->timed_out ? "timeout" : "error", reason);
 }
 
-static gboolean
-event_dispatch (gpointer data)
+static void
+event_dispatch (CohortThreadWorker *self,
+                Event              *event)
 {
-  Event *event = data;
-  CohortThreadWorker *self = event->self;
   CohortWorker *worker = COHORT_WORKER (self);
   CohortCluster *cluster = cohort_worker_get_cluster (worker);
 
   switch (event->kind)
     {
     case EVENT_PICKED:
-      _cohort_worker_record_sent (worker, event->text, strlen (event->text));
+      _cohort_worker_record_sent (worker, event->text, event->length);
       break;
 
     case EVENT_RESULT:
-      self->tasks_done++;
+      self->tasks_done += event->count;
       if (cluster != NULL)
         _cohort_cluster_record_timing (cluster, event->wait_ms, event->run_ms);
       /* Not parsed: a result ({"task": …}) is never a ready message. */
-      _cohort_worker_received (worker, NULL, event->text, strlen (event->text));
+      _cohort_worker_received (worker, NULL, event->text, event->length);
       if (event->failed)
         count_failure (self, event);
       break;
@@ -150,10 +156,49 @@ event_dispatch (gpointer data)
     default:
       g_assert_not_reached ();
     }
-  return G_SOURCE_REMOVE;
 }
 
-/* Always through a source attached to the main context, never
+/* Everything the thread posted since the last drain, in order. The ref
+ * that post() took keeps the worker alive until its events are handled
+ * (an exit event most of all). */
+typedef struct
+{
+  GSource             source;
+  CohortThreadWorker *self;   /* weak: the worker owns the source */
+} EventsSource;
+
+static gboolean
+events_dispatch (GSource     *source,
+                 GSourceFunc  callback,
+                 gpointer     user_data)
+{
+  CohortThreadWorker *self = ((EventsSource *) source)->self;
+  GQueue events = G_QUEUE_INIT;
+  Event *event;
+
+  /* Before the queue is taken: a post that comes after it schedules the
+   * next drain, one that comes before is in this one. */
+  g_source_set_ready_time (source, -1);
+  g_mutex_lock (&self->events_lock);
+  events = self->events;
+  g_queue_init (&self->events);
+  self->events_pending = FALSE;
+  g_mutex_unlock (&self->events_lock);
+
+  while ((event = g_queue_pop_head (&events)) != NULL)
+    {
+      event_dispatch (self, event);
+      event_free (event);
+    }
+  g_object_unref (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs events_source_funcs = {
+  .dispatch = events_dispatch,
+};
+
+/* Always through the source attached to the main context, never
  * g_main_context_invoke(): from a pool thread, invoke would run the event
  * right there whenever it can acquire the context (the main thread busy
  * elsewhere), and the worker's state would change on the wrong thread. */
@@ -161,14 +206,20 @@ static void
 post (CohortThreadWorker *self,
       Event              *event)
 {
-  GSource *source = g_idle_source_new ();
+  gboolean schedule;
 
-  event->self = g_object_ref (self);
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, event_dispatch, event, event_free);
-  g_source_set_static_name (source, "[cohort] thread worker event");
-  g_source_attach (source, self->context);
-  g_source_unref (source);
+  g_mutex_lock (&self->events_lock);
+  g_queue_push_tail (&self->events, event);
+  schedule = !self->events_pending;
+  self->events_pending = TRUE;
+  g_mutex_unlock (&self->events_lock);
+
+  if (schedule)
+    {
+      g_object_ref (self);
+      /* Thread-safe, and wakes the context. */
+      g_source_set_ready_time (self->events_source, 0);
+    }
 }
 
 /* The worker's thread */
@@ -181,12 +232,11 @@ typedef struct
 } Run;
 
 static void
-run_task (CohortThreadWorker *self,
-          const char         *task,
-          JsonNode           *args,
-          Run                *run)
+run_task (CohortThreadWorker   *self,
+          const CohortTaskArgs *args,
+          Run                  *run)
 {
-  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  const char *task = cohort_task_args_get_name (args);
   gint task_timeout_ms = g_atomic_int_get (&self->task_timeout_ms);
   gint64 deadline = 0;
   CohortTaskContext *context;
@@ -194,56 +244,77 @@ run_task (CohortThreadWorker *self,
 
   if (task_timeout_ms > 0)
     deadline = g_get_monotonic_time () + (gint64) task_timeout_ms * 1000;
-  context = cohort_task_context_new (cancellable, deadline);
+  /* The loop's cancellable: a stop ends the loop, so it is never reset. */
+  context = cohort_task_context_new (self->cancellable, deadline);
 
   g_mutex_lock (&self->lock);
-  self->cancellable = cancellable;
   self->task_context = context;
-  g_free (self->task);
-  self->task = g_strdup (task);
+  if (g_strcmp0 (self->task, task) != 0)
+    {
+      g_free (self->task);
+      self->task = g_strdup (task);
+    }
   g_mutex_unlock (&self->lock);
-  /* A stop that came just before the task was visible. */
-  if (g_atomic_int_get (&self->stop))
-    g_cancellable_cancel (cancellable);
 
   g_atomic_int_set (&self->busy, 1);
   start = g_get_monotonic_time ();
-  run->result = cohort_task_run (task, args, context, &run->error);
+  run->result = cohort_task_args_run (args, context, &run->error);
   run->run_ms = (g_get_monotonic_time () - start) / 1000.0;
   g_atomic_int_set (&self->busy, 0);
 
   g_mutex_lock (&self->lock);
-  self->cancellable = NULL;
   self->task_context = NULL;
   g_mutex_unlock (&self->lock);
   cohort_task_context_free (context);
 }
 
+/* Through a node, so that strings and numbers are written by the same
+ * code as every other message. */
+static void
+append_string (GString    *out,
+               const char *value)
+{
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_VALUE);
+
+  json_node_set_string (node, value);
+  cohort_json_append (out, node);
+}
+
+static void
+append_double (GString *out,
+               double   value)
+{
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_VALUE);
+
+  json_node_set_double (node, value);
+  cohort_json_append (out, node);
+}
+
+/* {"task": NAME, "result": …, "ms": …} or {"task": NAME, "error": "…"} */
 static char *
 result_message (const char *task,
-                Run        *run)
+                Run        *run,
+                gsize      *length)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
+  GString *out = g_string_sized_new (64);
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "task");
-  json_builder_add_string_value (b, task);
+  g_string_append (out, "{\"task\":\"");
+  g_string_append (out, task);
   if (run->result != NULL)
     {
-      json_builder_set_member_name (b, "result");
-      json_builder_add_value (b, json_node_copy (run->result));
-      json_builder_set_member_name (b, "ms");
-      json_builder_add_double_value (b, run->run_ms);
+      g_string_append (out, "\",\"result\":");
+      cohort_json_append (out, run->result);
+      g_string_append (out, ",\"ms\":");
+      append_double (out, run->run_ms);
     }
   else
     {
-      json_builder_set_member_name (b, "error");
-      json_builder_add_string_value (b, run->error->message);
+      g_string_append (out, "\",\"error\":");
+      append_string (out, run->error->message);
     }
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  return cohort_json_to_string (root, NULL);
+  g_string_append_c (out, '}');
+  *length = out->len;
+  return g_string_free (out, FALSE);
 }
 
 static gboolean
@@ -254,60 +325,135 @@ is_stop (CohortThreadWorker *self,
          g_error_matches (error, COHORT_TASK_ERROR, COHORT_TASK_ERROR_CANCELLED);
 }
 
-/* Runs one task from the queue and reports it; FALSE when a stop
- * cancelled it. */
+/* A mistake of the sender's, not a failure of the worker. */
+static gboolean
+is_bad_arguments (GError *error)
+{
+  return g_error_matches (error, COHORT_TASK_ERROR, COHORT_TASK_ERROR_ARGUMENTS) ||
+         g_error_matches (error, COHORT_TASK_ERROR, COHORT_TASK_ERROR_UNKNOWN_TASK);
+}
+
+static void
+set_failure (Event  *event,
+             GError *error)
+{
+  event->failed = TRUE;
+  event->timed_out = g_error_matches (error, COHORT_TASK_ERROR, COHORT_TASK_ERROR_TIMED_OUT);
+  event->error = g_strdup (error->message);
+}
+
+/* Runs every task of a batch in order, into one result message:
+ * {"task": NAME, "results": [{"result": …} or {"error": "…"}, …], "ms": …}.
+ * A bad item is an error entry and the others still run; the first
+ * failure of a task that did run counts once for the batch. FALSE when a
+ * stop cancelled it: like a stopped task, it has no result. */
+static gboolean
+run_batch (CohortThreadWorker *self,
+           CohortQueuedTask   *item,
+           Event              *event)
+{
+  guint n = item->n_items;
+  GString *out = g_string_sized_new (64 + 32 * (gsize) n);
+  double total_ms = 0;
+
+  g_string_append (out, "{\"task\":\"");
+  g_string_append (out, item->task);
+  g_string_append (out, "\",\"results\":[");
+  for (guint i = 0; i < n; i++)
+    {
+      Run run = { NULL, NULL, 0 };
+
+      if (item->items[i] != NULL)
+        run_task (self, item->items[i], &run);
+      else
+        run.error = g_error_new_literal (COHORT_TASK_ERROR, COHORT_TASK_ERROR_ARGUMENTS, item->errors[i]);
+      if (is_stop (self, run.error))
+        {
+          g_clear_error (&run.error);
+          g_string_free (out, TRUE);
+          return FALSE;
+        }
+      total_ms += run.run_ms;
+      if (i > 0)
+        g_string_append_c (out, ',');
+      if (run.result != NULL)
+        {
+          g_string_append (out, "{\"result\":");
+          cohort_json_append (out, run.result);
+        }
+      else
+        {
+          g_string_append (out, "{\"error\":");
+          append_string (out, run.error->message);
+          if (!event->failed && !is_bad_arguments (run.error))
+            set_failure (event, run.error);
+        }
+      g_string_append_c (out, '}');
+      g_clear_pointer (&run.result, json_node_unref);
+      g_clear_error (&run.error);
+    }
+  g_string_append (out, "],\"ms\":");
+  append_double (out, total_ms);
+  g_string_append_c (out, '}');
+
+  event->count = n;
+  /* One timing per batch: the mean of its tasks. */
+  event->run_ms = n > 0 ? total_ms / n : 0;
+  event->length = out->len;
+  event->text = g_string_free (out, FALSE);
+  return TRUE;
+}
+
+/* Runs one task, or one batch, from the queue and reports it; FALSE when
+ * a stop cancelled it. */
 static gboolean
 run_queued (CohortThreadWorker *self,
             CohortQueuedTask   *item)
 {
-  double wait_ms = (g_get_monotonic_time () - item->queued_at) / 1000.0;
-  Run run = { NULL, NULL, 0 };
-  Event *event;
+  Event *event = g_new0 (Event, 1);
+
+  event->kind = EVENT_RESULT;
+  event->wait_ms = (g_get_monotonic_time () - item->queued_at) / 1000.0;
 
   /* A task sent to the cluster reaches this worker only now. */
   if (item->worker < 0)
     {
-      g_autoptr(JsonBuilder) b = json_builder_new ();
-      g_autoptr(JsonNode) root = NULL;
+      Event *picked = g_new0 (Event, 1);
 
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "task");
-      json_builder_add_string_value (b, item->task);
-      json_builder_set_member_name (b, "args");
-      if (item->args != NULL)
-        json_builder_add_value (b, json_node_copy (item->args));
-      else
-        {
-          json_builder_begin_object (b);
-          json_builder_end_object (b);
-        }
-      json_builder_end_object (b);
-      root = json_builder_get_root (b);
-
-      event = g_new0 (Event, 1);
-      event->kind = EVENT_PICKED;
-      event->text = cohort_json_to_string (root, NULL);
-      post (self, event);
+      picked->kind = EVENT_PICKED;
+      picked->length = item->length;
+      picked->text = g_steal_pointer (&item->message);
+      post (self, picked);
     }
 
-  run_task (self, item->task, item->args, &run);
-  if (is_stop (self, run.error))
+  if (item->n_items > 0)
     {
-      g_clear_error (&run.error);
-      return FALSE;
+      if (!run_batch (self, item, event))
+        {
+          event_free (event);
+          return FALSE;
+        }
     }
+  else
+    {
+      Run run = { NULL, NULL, 0 };
 
-  event = g_new0 (Event, 1);
-  event->kind = EVENT_RESULT;
-  event->text = result_message (item->task, &run);
-  event->failed = run.error != NULL;
-  event->timed_out = g_error_matches (run.error, COHORT_TASK_ERROR, COHORT_TASK_ERROR_TIMED_OUT);
-  event->error = run.error != NULL ? g_strdup (run.error->message) : NULL;
-  event->wait_ms = wait_ms;
-  event->run_ms = run.run_ms;
+      run_task (self, item->args, &run);
+      if (is_stop (self, run.error))
+        {
+          g_clear_error (&run.error);
+          event_free (event);
+          return FALSE;
+        }
+      event->count = 1;
+      event->run_ms = run.run_ms;
+      event->text = result_message (item->task, &run, &event->length);
+      if (run.error != NULL)
+        set_failure (event, run.error);
+      g_clear_pointer (&run.result, json_node_unref);
+      g_clear_error (&run.error);
+    }
   post (self, event);
-  g_clear_pointer (&run.result, json_node_unref);
-  g_clear_error (&run.error);
   return TRUE;
 }
 
@@ -333,7 +479,9 @@ run_repeat (CohortThreadWorker *self,
             CohortTaskQueue    *queue)
 {
   guint id = cohort_worker_get_id (COHORT_WORKER (self));
-  g_autoptr(JsonNode) args = json_from_string (spec->arguments, NULL);
+  g_autoptr(JsonNode) node = json_from_string (spec->arguments, NULL);
+  g_autoptr(GError) args_error = NULL;
+  g_autoptr(CohortTaskArgs) args = cohort_task_args_new (spec->task, node, &args_error);
   gint64 last_report = g_get_monotonic_time ();
   guint64 done = 0;
   double last_run_ms = 0;
@@ -353,7 +501,10 @@ run_repeat (CohortThreadWorker *self,
           continue;
         }
 
-      run_task (self, spec->task, args, &run);
+      if (args != NULL)
+        run_task (self, args, &run);
+      else
+        run.error = g_error_copy (args_error);
       if (is_stop (self, run.error))
         {
           g_clear_error (&run.error);
@@ -419,16 +570,31 @@ cohort_thread_worker_pool_func (gpointer data,
   CohortThreadWorker *self = data;
   CohortClusterSpec *spec = self->loop_spec;
   CohortTaskQueue *queue = user_data;
+  GCancellable *cancellable = g_cancellable_new ();
   Event *event;
 
   g_atomic_int_set (&self->tid, (gint) syscall (SYS_gettid));
   if (pthread_getcpuclockid (pthread_self (), &self->clock) == 0)
     g_atomic_int_set (&self->have_clock, 1);
 
+  /* One cancellable for the whole loop (a GObject per tiny task would be
+   * a good part of its cost): a stop cancels it and ends the loop. */
+  g_mutex_lock (&self->lock);
+  self->cancellable = cancellable;
+  g_mutex_unlock (&self->lock);
+  /* A stop that came before the cancellable was visible. */
+  if (g_atomic_int_get (&self->stop))
+    g_cancellable_cancel (cancellable);
+
   if (spec->repeat)
     run_repeat (self, spec, queue);
   else
     run_queue (self, queue);
+
+  g_mutex_lock (&self->lock);
+  self->cancellable = NULL;
+  g_mutex_unlock (&self->lock);
+  g_object_unref (cancellable);
 
   g_atomic_int_set (&self->have_clock, 0);
   g_atomic_int_set (&self->tid, 0);
@@ -504,28 +670,38 @@ cohort_thread_worker_stop_step (CohortWorker   *worker,
 }
 
 /**
- * cohort_thread_worker_parse_task:
- * @message: {"task": NAME, "args": {…}}; without "task", the cluster's
- *   Task, and without "args", the cluster's Arguments for that task
+ * cohort_thread_worker_queue_task:
+ * @message: {"task": NAME, "args": {…}}, one task: without "task", the
+ *   cluster's Task, and without "args", the cluster's Arguments for that
+ *   task; or {"task": NAME, "batch": [{…}, …]}, up to
+ *   COHORT_TASK_BATCH_MAX tasks that one thread runs in order, answered
+ *   by one message
+ * @worker: the worker it is for, or -1 for whichever is free first
  *
- * Checks a task message before it is queued, so a bad one is an error
- * for its sender, not a task that fails later.
+ * Checks a task message and queues it, so a bad one is an error for its
+ * sender, not a task that fails later. The items of a batch are checked
+ * by the thread that runs them: a bad one is an error entry among the
+ * results, and the others run.
  */
 gboolean
-cohort_thread_worker_parse_task (CohortClusterSpec  *spec,
+cohort_thread_worker_queue_task (CohortClusterSpec  *spec,
+                                 CohortTaskQueue    *queue,
                                  JsonNode           *message,
-                                 char              **task,
-                                 JsonNode          **args,
+                                 int                 worker,
                                  GError            **error)
 {
-  g_autofree char *names = g_strjoinv (", ", (char **) cohort_task_list_names ());
+  g_autoptr(JsonNode) default_args = NULL;
+  CohortQueuedTask *item;
   JsonObject *object;
   JsonNode *task_node;
   JsonNode *args_node;
+  JsonNode *batch_node;
   const char *name;
 
   if (message == NULL || !JSON_NODE_HOLDS_OBJECT (message))
     {
+      g_autofree char *names = g_strjoinv (", ", (char **) cohort_task_list_names ());
+
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    _("a thread cluster takes tasks: {\"task\": NAME, \"args\": {…}} with NAME one of %s"),
                    names);
@@ -535,6 +711,7 @@ cohort_thread_worker_parse_task (CohortClusterSpec  *spec,
   object = json_node_get_object (message);
   task_node = json_object_get_member (object, "task");
   args_node = json_object_get_member (object, "args");
+  batch_node = json_object_get_member (object, "batch");
   if (task_node == NULL && spec->task != NULL)
     name = spec->task;
   else if (task_node != NULL && JSON_NODE_HOLDS_VALUE (task_node) &&
@@ -542,6 +719,8 @@ cohort_thread_worker_parse_task (CohortClusterSpec  *spec,
     name = json_node_get_string (task_node);
   else
     {
+      g_autofree char *names = g_strjoinv (", ", (char **) cohort_task_list_names ());
+
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    _("“task” must name one of %s"), names);
       return FALSE;
@@ -549,25 +728,47 @@ cohort_thread_worker_parse_task (CohortClusterSpec  *spec,
 
   if (!cohort_task_exists (name))
     {
+      g_autofree char *names = g_strjoinv (", ", (char **) cohort_task_list_names ());
+
       g_set_error (error, COHORT_TASK_ERROR, COHORT_TASK_ERROR_UNKNOWN_TASK,
                    _("no task named “%s”; the tasks are %s"), name, names);
       return FALSE;
     }
 
-  if (args_node == NULL && g_strcmp0 (name, spec->task) == 0)
-    *args = json_from_string (spec->arguments, NULL);
-  else if (args_node == NULL)
-    *args = json_from_string ("{}", NULL);
-  else
-    *args = json_node_copy (args_node);
-
-  if (!cohort_task_validate (name, *args, error))
+  if (batch_node != NULL)
     {
-      g_clear_pointer (args, json_node_unref);
-      return FALSE;
+      guint n;
+
+      if (args_node != NULL)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               _("give “args” (one task) or “batch” (an array of them), not both"));
+          return FALSE;
+        }
+      if (!JSON_NODE_HOLDS_ARRAY (batch_node))
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               _("“batch” must be an array of task arguments"));
+          return FALSE;
+        }
+      n = json_array_get_length (json_node_get_array (batch_node));
+      if (n == 0 || n > COHORT_TASK_BATCH_MAX)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       _("a batch holds 1 to %d tasks, not %u"), COHORT_TASK_BATCH_MAX, n);
+          return FALSE;
+        }
+      item = cohort_queued_task_new (name, NULL, batch_node, worker, error);
     }
-  *task = g_strdup (name);
-  return TRUE;
+  else
+    {
+      if (args_node == NULL)
+        args_node = default_args = json_from_string (g_strcmp0 (name, spec->task) == 0 ? spec->arguments : "{}",
+                                                     NULL);
+      item = cohort_queued_task_new (name, args_node, NULL, worker, error);
+    }
+
+  return item != NULL && cohort_task_queue_push (queue, item, error);
 }
 
 static gboolean
@@ -579,8 +780,6 @@ cohort_thread_worker_send_line (CohortWorker  *worker,
   CohortCluster *cluster = cohort_worker_get_cluster (worker);
   CohortTaskQueue *queue = cluster != NULL ? _cohort_cluster_get_queue (cluster) : NULL;
   g_autoptr(JsonNode) message = json_from_string (json, NULL);
-  g_autoptr(JsonNode) args = NULL;
-  g_autofree char *task = NULL;
 
   if (queue == NULL)
     {
@@ -588,9 +787,8 @@ cohort_thread_worker_send_line (CohortWorker  *worker,
                    _("worker %u is not running"), cohort_worker_get_id (worker));
       return FALSE;
     }
-  if (!cohort_thread_worker_parse_task (cohort_worker_get_spec (worker), message, &task, &args, error))
-    return FALSE;
-  return cohort_task_queue_push (queue, task, args, (int) cohort_worker_get_id (worker), error);
+  return cohort_thread_worker_queue_task (cohort_worker_get_spec (worker), queue, message,
+                                          (int) cohort_worker_get_id (worker), error);
 }
 
 static void
@@ -598,6 +796,11 @@ cohort_thread_worker_dispose (GObject *object)
 {
   CohortThreadWorker *self = (CohortThreadWorker *) object;
 
+  if (self->events_source != NULL)
+    {
+      g_source_destroy (self->events_source);
+      g_clear_pointer (&self->events_source, g_source_unref);
+    }
   g_clear_pointer (&self->context, g_main_context_unref);
 
   G_OBJECT_CLASS (cohort_thread_worker_parent_class)->dispose (object);
@@ -609,6 +812,9 @@ cohort_thread_worker_finalize (GObject *object)
   CohortThreadWorker *self = (CohortThreadWorker *) object;
 
   g_mutex_clear (&self->lock);
+  g_mutex_clear (&self->events_lock);
+  /* Pending events hold a ref: none is left by now. */
+  g_queue_clear_full (&self->events, event_free);
   g_free (self->task);
   g_clear_pointer (&self->loop_spec, cohort_cluster_spec_unref);
 
@@ -632,7 +838,16 @@ static void
 cohort_thread_worker_init (CohortThreadWorker *self)
 {
   g_mutex_init (&self->lock);
+  g_mutex_init (&self->events_lock);
+  g_queue_init (&self->events);
   self->context = g_main_context_ref_thread_default ();
+  /* post() takes a ref on the worker while events wait. */
+  self->events_source = g_source_new (&events_source_funcs, sizeof (EventsSource));
+  ((EventsSource *) self->events_source)->self = self;
+  g_source_set_priority (self->events_source, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (self->events_source, "[cohort] thread worker events");
+  g_source_set_ready_time (self->events_source, -1);
+  g_source_attach (self->events_source, self->context);
   g_signal_connect (self, "notify::spec", G_CALLBACK (spec_changed_cb), NULL);
 }
 

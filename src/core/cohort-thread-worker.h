@@ -4,6 +4,7 @@
 
 #pragma once
 
+#include "cohort-task-queue.h"
 #include "cohort-worker.h"
 
 G_BEGIN_DECLS
@@ -24,10 +25,10 @@ char         *cohort_thread_worker_dup_task      (CohortThreadWorker  *self);
 
 void          cohort_thread_worker_pool_func     (gpointer             data,
                                                   gpointer             user_data);
-gboolean      cohort_thread_worker_parse_task    (CohortClusterSpec   *spec,
+gboolean      cohort_thread_worker_queue_task    (CohortClusterSpec   *spec,
+                                                  CohortTaskQueue     *queue,
                                                   JsonNode            *message,
-                                                  char               **task,
-                                                  JsonNode           **args,
+                                                  int                  worker,
                                                   GError             **error);
 
 G_END_DECLS
