@@ -459,9 +459,11 @@ test_search_path (Fixture       *f,
 }
 
 /* Descriptors reach their numbers even when a source already sits on a
- * target: with Cohort's fd 0 closed, /dev/null for the worker's stdin
- * opens as 0 and must still arrive, not be closed at exec. And a signal
- * Cohort blocks or handles reaches the worker as the default. */
+ * target: with Cohort's fd 0 closed, what Cohort opens for the worker
+ * (an output pipe; /dev/null on a first launch) takes 0 and must still
+ * arrive where it belongs, not be closed at exec. Fd 0 stays Cohort's
+ * until the cluster has stopped. And a signal Cohort blocks or handles
+ * reaches the worker as the default. */
 static void
 test_fd_collision (Fixture       *f,
                    gconstpointer  data)
@@ -483,8 +485,6 @@ test_fd_collision (Fixture       *f,
   cluster = start (f, "[Cluster one]\nCommand=%s --report %s --after 0\nListen=127.0.0.1:0\n",
                    f->worker, report);
   wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 1, 5000);
-  g_assert_cmpint (dup2 (saved_stdin, 0), ==, 0);
-  close (saved_stdin);
   sigprocmask (SIG_SETMASK, &saved, NULL);
 
   r = cohort_test_read_json (report);
@@ -496,6 +496,84 @@ test_fd_collision (Fixture       *f,
   g_assert_true (json_object_get_boolean_member (r, "sigmask_empty"));
   g_assert_cmpint (json_object_get_int_member (r, "pgid"), ==, cohort_test_worker_pid (cluster, 0));
   g_assert_cmpint (json_object_get_int_member (r, "pdeathsig"), ==, SIGKILL);
+
+  cohort_test_stop_all (f->supervisor);
+  g_assert_cmpint (dup2 (saved_stdin, 0), ==, 0);
+  close (saved_stdin);
+}
+
+/* Seen from outside, in /proc/PID/fd of running workers: nothing that
+ * Cohort itself has open without close-on-exec (here a pipe at a low and
+ * at a high number, as a library or an embedding program could leave
+ * them) reaches a worker; 0 is /dev/null for every worker (Cohort opens
+ * it once for all), 1 and 2 pipes, 3 the channel. The test worker's own
+ * descriptors come after those. */
+static void
+test_no_inherited_fds (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autofree char *leaked_target = NULL;
+  g_autofree char *leaked_path = NULL;
+  int leaked[2];
+  int high;
+
+  g_assert_cmpint (pipe (leaked), ==, 0);
+  high = fcntl (leaked[0], F_DUPFD, 900);
+  g_assert_cmpint (high, >=, 900);
+  leaked_path = g_strdup_printf ("/proc/self/fd/%d", leaked[0]);
+  leaked_target = g_file_read_link (leaked_path, NULL);
+  g_assert_nonnull (leaked_target);
+
+  cluster = start (f, "[Cluster pool]\nCommand=%s\nInstances=3\nStopMessage=\n", f->worker);
+  wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 3, 5000);
+
+  for (guint id = 0; id < 3; id++)
+    {
+      static const char * const expected[] = { "/dev/null", "pipe:", "pipe:", "socket:" };
+      GPid pid = cohort_test_worker_pid (cluster, id);
+      g_autofree char *dir_path = g_strdup_printf ("/proc/%d/fd", pid);
+      g_autoptr(GDir) dir = NULL;
+      const char *name;
+      guint n_expected = 0;
+
+      /* Online once exec'd, but the kernel may still be putting the new
+       * program in place: wait for /proc to show it. */
+      for (guint i = 0; i < 200; i++)
+        {
+          g_autofree char *exe_path = g_strdup_printf ("/proc/%d/exe", pid);
+          g_autofree char *exe = g_file_read_link (exe_path, NULL);
+
+          if (exe != NULL && g_str_has_suffix (exe, "/cohort-test-worker"))
+            break;
+          cohort_test_sleep (10);
+        }
+
+      dir = g_dir_open (dir_path, 0, NULL);
+      g_assert_nonnull (dir);
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (dir_path, name, NULL);
+          g_autofree char *target = g_file_read_link (path, NULL);
+          int fd = atoi (name);
+
+          if (target == NULL)
+            continue;   /* closed meanwhile: the worker's own */
+          g_test_message ("worker %u: fd %d → %s", id, fd, target);
+          g_assert_cmpstr (target, !=, leaked_target);
+          g_assert_cmpint (fd, <, 900);
+          if (fd < (int) G_N_ELEMENTS (expected))
+            {
+              g_assert_true (g_str_has_prefix (target, expected[fd]));
+              n_expected++;
+            }
+        }
+      g_assert_cmpuint (n_expected, ==, G_N_ELEMENTS (expected));
+    }
+
+  close (leaked[0]);
+  close (leaked[1]);
+  close (high);
 }
 
 static void
@@ -876,6 +954,7 @@ main (int   argc,
   ADD ("/Cohort/Process/exec-failure", test_exec_failure);
   ADD ("/Cohort/Process/search-path", test_search_path);
   ADD ("/Cohort/Process/fd-collision", test_fd_collision);
+  ADD ("/Cohort/Process/no-inherited-fds", test_no_inherited_fds);
   ADD ("/Cohort/Process/policies", test_policies);
   ADD ("/Cohort/Process/stop-by-signal", test_stop_by_signal);
   ADD ("/Cohort/Process/stop-ignores-term", test_stop_ignores_term);

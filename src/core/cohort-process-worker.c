@@ -29,6 +29,7 @@
 #include "cohort-worker-private.h"
 
 #define LISTEN_FD           3
+#define MAX_CHILD_FDS       (LISTEN_FD + 2)   /* 0-2, the listening socket, the channel */
 #define MAX_OUTPUT_LINE     (16 * 1024)
 #define READ_CHUNK          (16 * 1024)
 #define READS_PER_DISPATCH  4
@@ -140,7 +141,8 @@ output_pipe_open (CohortProcessWorker *self,
   pipe->self = self;
   pipe->stream = stream;
   pipe->fd = fd;
-  g_unix_set_fd_nonblocking (fd, TRUE, NULL);
+  /* A pipe of ours, with no other status flag: no need to read them. */
+  fcntl (fd, F_SETFL, O_NONBLOCK);
   pipe->reader = cohort_line_reader_new (MAX_OUTPUT_LINE, output_line_cb, pipe);
   pipe->source = g_unix_fd_add (fd, G_IO_IN | G_IO_HUP | G_IO_ERR, output_ready_cb, pipe);
 }
@@ -320,6 +322,34 @@ close_fd (int *fd)
   *fd = -1;
 }
 
+/* Every worker's stdin: one descriptor for all, opened once (close-on-exec;
+ * the child gets its copy from cohort_spawn()), above the numbers it maps
+ * to, so that cohort_spawn() never has to move it out of the way. */
+static int
+dev_null_fd (GError **error)
+{
+  static int fd = -1;
+
+  if (fd < 0)
+    {
+      int low = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+
+      fd = low >= 0 && low < MAX_CHILD_FDS ? fcntl (low, F_DUPFD_CLOEXEC, MAX_CHILD_FDS) : -1;
+      if (fd >= 0)
+        close (low);
+      else
+        fd = low;   /* still usable: cohort_spawn() moves it */
+    }
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "/dev/null: %s", g_strerror (saved_errno));
+    }
+  return fd;
+}
+
 static gboolean
 cohort_process_worker_launch (CohortWorker  *worker,
                               GError       **error)
@@ -335,7 +365,7 @@ cohort_process_worker_launch (CohortWorker  *worker,
   int out_pipe[2] = { -1, -1 };
   int err_pipe[2] = { -1, -1 };
   int pair[2] = { -1, -1 };
-  int fds[LISTEN_FD + 2];
+  int fds[MAX_CHILD_FDS];
   gsize n_fds = 0;
   int channel_fd = -1;
   GPid pid = 0;
@@ -347,18 +377,11 @@ cohort_process_worker_launch (CohortWorker  *worker,
   /* 0 reads /dev/null, 1 and 2 are pipes to us; then, numbered from 3 in
    * DESIGN.md's order, the listening socket and the channel. Everything is
    * close-on-exec here: the child gets its copies from cohort_spawn(). */
-  dev_null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  dev_null = dev_null_fd (error);
   if (dev_null < 0 ||
       !g_unix_open_pipe (out_pipe, FD_CLOEXEC, error) ||
       !g_unix_open_pipe (err_pipe, FD_CLOEXEC, error))
-    {
-      int saved_errno = errno;
-
-      if (dev_null < 0)
-        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                     "/dev/null: %s", g_strerror (saved_errno));
-      goto out;
-    }
+    goto out;
   fds[n_fds++] = dev_null;
   fds[n_fds++] = out_pipe[1];
   fds[n_fds++] = err_pipe[1];
@@ -393,7 +416,6 @@ cohort_process_worker_launch (CohortWorker  *worker,
   spawned = cohort_spawn (&request, &pid, error);
 
 out:
-  close_fd (&dev_null);
   close_fd (&out_pipe[1]);
   close_fd (&err_pipe[1]);
   close_fd (&pair[1]);

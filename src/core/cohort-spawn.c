@@ -5,8 +5,8 @@
  * hundreds of mappings) only for the child to throw them away at exec,
  * and GLib's spawn then waits on a report pipe. Here the child shares
  * Cohort's memory (clone with CLONE_VM | CLONE_VFORK, as glibc's own
- * posix_spawn does) on a stack of its own, and the parent resumes as soon
- * as the child has exec'd or given up.
+ * posix_spawn does) on a stack of its own (one, reused by every child),
+ * and the parent resumes as soon as the child has exec'd or given up.
  *
  * Sharing memory sets the rules for the child: everything it needs (argv,
  * envp with the LISTEN_PID room, the descriptor map, the candidate paths
@@ -34,7 +34,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -66,7 +65,6 @@ typedef struct
   char               *listen_pid_slot;
   const int          *fds;
   int                 n_fds;
-  int                 max_fd;          /* for closing one by one without close_range */
   const char         *working_directory;
   char              **candidates;      /* where to look for the program, in order */
   char * const       *argv;
@@ -80,6 +78,11 @@ typedef struct
   volatile int        stage;
   volatile int        error;
 } Child;
+
+/* The children's stack (see cohort_spawn()); the stack grows down from
+ * its end, which stays 16-byte aligned. */
+G_LOCK_DEFINE_STATIC (child_stack);
+static char child_stack[CHILD_STACK_SIZE] __attribute__((aligned (64)));
 
 /* GLib's mapping (gspawn.c, exec_err_to_g_error). */
 static GSpawnError
@@ -181,8 +184,14 @@ child_main (void *data)
     if (dup2 (child->fds[i], i) < 0)
       child_give_up (child, STAGE_DUP, errno);
   if (close_range ((unsigned int) child->n_fds, ~0U, 0) != 0)
-    for (int fd = child->n_fds; fd < child->max_fd; fd++)
-      close (fd);
+    {
+      struct rlimit limit;
+      int max_fd = getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY
+                     ? (int) MIN (limit.rlim_cur, (rlim_t) G_MAXINT) : 65536;
+
+      for (int fd = child->n_fds; fd < max_fd; fd++)
+        close (fd);
+    }
 
   if (child->working_directory != NULL && chdir (child->working_directory) != 0)
     child_give_up (child, STAGE_CHDIR, errno);
@@ -275,16 +284,36 @@ set_child_error (const CohortSpawnRequest  *request,
  * from the kernel's own lists (SigIgn, SigCgt in /proc/self/status): the
  * child resets only those, a handful of system calls instead of one for
  * each of the 64 signals while Cohort waits for it. All of them when the
- * lists cannot be read. */
+ * lists cannot be read. The file stays open (close-on-exec, and closed in
+ * every child anyway): one pread per spawn regenerates it. It is the file
+ * of the process that opened it, so a forked copy of Cohort (a test's
+ * subprocess) opens its own. Called with the spawn lock held. */
 static guint64
-non_default_signals (void)
+non_default_signals (pid_t self)
 {
-  g_autofree char *status = NULL;
+  static int status_fd = -1;
+  static pid_t status_pid;
+  char status[4096];
+  ssize_t n;
   guint64 mask = 0;
   guint found = 0;
 
-  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+  if (status_fd < 0 || status_pid != self)
+    {
+      if (status_fd >= 0)
+        close (status_fd);
+      status_fd = open ("/proc/self/status", O_RDONLY | O_CLOEXEC);
+      status_pid = self;
+    }
+  if (status_fd < 0)
     return G_MAXUINT64;
+  do
+    n = pread (status_fd, status, sizeof status - 1, 0);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0)
+    return G_MAXUINT64;
+  status[n] = '\0';
+
   for (char *line = status; line != NULL && *line != '\0';)
     {
       char *end = strchr (line, '\n');
@@ -324,12 +353,10 @@ cohort_spawn (const CohortSpawnRequest  *request,
   g_autofree int *moved = g_new (int, MAX (n_fds, 1));
   g_auto(GStrv) candidates = NULL;
   g_autofree char **sh_argv = NULL;
-  struct rlimit limit;
   sigset_t all;
   sigset_t saved;
   Child child = { 0 };
   gsize argc = g_strv_length ((char **) request->argv);
-  void *stack;
   pid_t child_pid;
   gboolean ok = FALSE;
 
@@ -370,40 +397,32 @@ cohort_spawn (const CohortSpawnRequest  *request,
   child.listen_pid_slot = request->listen_pid_slot;
   child.fds = fds;
   child.n_fds = n_fds;
-  child.max_fd = getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY
-                   ? (int) MIN (limit.rlim_cur, (rlim_t) G_MAXINT) : 65536;
   child.working_directory = request->working_directory;
   child.candidates = candidates;
   child.argv = (char * const *) request->argv;
   child.envp = (char * const *) request->envp;
   child.sh_argv = sh_argv;
   child.default_action.sa_handler = SIG_DFL;
-  child.non_default = non_default_signals ();
   sigemptyset (&child.default_action.sa_mask);
   sigemptyset (&child.empty_mask);
   child.stage = STAGE_NONE;
 
-  stack = mmap (NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
-                MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED)
-    {
-      int errsv = errno;
-
-      g_set_error (error, G_SPAWN_ERROR, G_SPAWN_ERROR_FORK,
-                   GLIB_("Failed to fork (%s)"), g_strerror (errsv));
-      goto out;
-    }
+  /* One stack serves every child: the parent is suspended while a child
+   * runs on it (CLONE_VFORK), and the lock keeps two spawning threads
+   * apart. Kept, it is mapped and faulted in once, not per spawn. */
+  G_LOCK (child_stack);
+  child.non_default = non_default_signals (child.parent);
 
   /* No handler of Cohort's may run in the child, on memory it shares. */
   sigfillset (&all);
   pthread_sigmask (SIG_SETMASK, &all, &saved);
-  child_pid = clone (child_main, (char *) stack + CHILD_STACK_SIZE,
+  child_pid = clone (child_main, child_stack + sizeof child_stack,
                      CLONE_VM | CLONE_VFORK | SIGCHLD, &child);
   {
     int errsv = errno;
 
     pthread_sigmask (SIG_SETMASK, &saved, NULL);
-    munmap (stack, CHILD_STACK_SIZE);
+    G_UNLOCK (child_stack);
 
     if (child_pid < 0)
       {
