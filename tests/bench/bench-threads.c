@@ -12,6 +12,10 @@
  *                      each result (the worker's "message" signal). After
  *                      --warmup seconds the results of --seconds seconds
  *                      are counted.
+ *     --batch K        the same, K tasks to a message: {"task":"sum","batch":
+ *                      [{"n":1}, … K]}, answered by one message with K
+ *                      results; --inflight tasks in flight, so --inflight/K
+ *                      messages; tasks (not messages) per second
  *     --repeat         the same cluster with Repeat=true: every thread runs
  *                      the task back to back; tasks done per second, from
  *                      cohort_thread_worker_get_tasks_done() (reported by
@@ -25,37 +29,29 @@
  *                      n(n-1)/2.
  *
  * The task message is {"task":"sum"} with the cluster's Arguments={"n":
- * N}: the same task as {"task":"sum","args":{"n":N}}, which cannot be
- * benchmarked today. The engine hands a task's arguments to the pool
- * thread as a shallow json_node_copy(), which shares the JsonObject, and
- * json-glib 1.6 changes an object's reference count without atomics:
- *   - cohort_thread_worker_parse_task() copies "args" of the message, so
- *     one message object sent many times (as here) shares its "args" with
- *     every queued task: within a few thousand tasks it is freed under us
- *     ("json_object_ref: assertion 'object->ref_count > 0' failed", then a
- *     task fails with "missing argument n");
- *   - cohort_task_queue_push() copies the parsed arguments again, and
- *     cohort_cluster_send() unrefs its own node after the push, while a
- *     pool thread may already hold the task: the same race, rarer (about
- *     one run in five of 200 000 tasks here). It remains with
- *     {"task":"sum"}: a run it hits reports the failed task and exits 1.
- * Both are fixed in the engine by a deep copy or by handing the node over
- * (transfer full) instead of copying it.
+ * N}, the same task as {"task":"sum","args":{"n":N}}. One message object
+ * is sent again and again: the engine queues a task as text, so no tree
+ * is shared with the pool threads.
  *
  * One line of JSON on stdout:
  *
- *   {"peer":"cohort","worker":"messages"|"repeat","test":"throughput",
- *    "threads":2,"inflight":1000,"tasks":N,"seconds":S,"per_second":X,
- *    "cpu_seconds":C,"cpu_us_per_task":U}
+ *   {"peer":"cohort","worker":"messages"|"batched"|"repeat",
+ *    "test":"throughput","threads":2,"inflight":1000,"batch":K,"tasks":N,
+ *    "seconds":S,"per_second":X,"cpu_seconds":C,"cpu_us_per_task":U}
  *   {"peer":"cohort","worker":"messages","test":"speedup","tasks":K,
  *    "n":N,"order":"1,2","seconds_1":T1,"seconds_2":T2,"speedup":T1/T2,
- *    "cores_1":C1,"cores_2":C2}
+ *    "cores_1":C1,"cores_2":C2,"runq_1":R1,"runq_2":R2}
  *
  * cpu_* is this whole process's user+system time over the window (every
  * thread: the pool's, the main loop's, the sampler's); cores_T is that
  * time over the wall time of the T-thread phase: the cores the process
  * actually got (on a shared machine, a cores_2 well below 2 means someone
- * else had a core, and the speed-up says little). A task that
+ * else had a core, and the speed-up says little). runq_T says which: the
+ * seconds this process's threads spent runnable but waiting for a CPU in
+ * that phase (the kernel's schedstat), over the phase's wall time. With
+ * T threads busy, cores_T + runq_T ≈ T when only the machine held them
+ * back; less when the threads themselves waited (a lock, an empty queue).
+ * A task that
  * reports an error, or a wrong sum, is an error: exit 1. */
 
 #include "config.h"
@@ -76,6 +72,7 @@ static char    *opt_mode = NULL;
 static gboolean opt_repeat = FALSE;
 static gint     opt_threads = 2;
 static gint     opt_inflight = 1000;
+static gint     opt_batch = 0;
 static double   opt_seconds = 3.0;
 static double   opt_warmup = 0.5;
 static gint     opt_tasks = 8;
@@ -85,6 +82,7 @@ static char    *opt_order = NULL;
 static GOptionEntry entries[] = {
   { "mode", 0, 0, G_OPTION_ARG_STRING, &opt_mode, "throughput (default) or speedup", "MODE" },
   { "repeat", 0, 0, G_OPTION_ARG_NONE, &opt_repeat, "throughput with Repeat=true", NULL },
+  { "batch", 0, 0, G_OPTION_ARG_INT, &opt_batch, "throughput: K tasks to a message (default 0: one)", "K" },
   { "threads", 0, 0, G_OPTION_ARG_INT, &opt_threads, "throughput: threads (default 2)", "N" },
   { "inflight", 0, 0, G_OPTION_ARG_INT, &opt_inflight, "throughput: tasks in flight (default 1000)", "N" },
   { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_seconds, "throughput: measured interval (default 3)", "S" },
@@ -101,6 +99,27 @@ fmt (char       *buf,
      double      value)
 {
   return g_ascii_formatd (buf, G_ASCII_DTOSTR_BUF_SIZE, format, value);
+}
+
+/* Seconds this process's threads have spent runnable but not running. */
+static double
+runq_seconds (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *tid;
+  double total = 0;
+
+  while (dir != NULL && (tid = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_strdup_printf ("/proc/self/task/%s/schedstat", tid);
+      g_autofree char *text = NULL;
+      guint64 on_cpu, waiting;
+
+      if (g_file_get_contents (path, &text, NULL, NULL) &&
+          sscanf (text, "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, &on_cpu, &waiting) == 2)
+        total += waiting / 1e9;
+    }
+  return total;
 }
 
 /* ---- the main loop ------------------------------------------------------ */
@@ -165,6 +184,7 @@ typedef struct
 {
   CohortCluster *cluster;
   JsonNode      *task;          /* what to send */
+  guint          per_message;   /* tasks in it: 1, or a batch's K */
   gint64         expected_sum;  /* -1: not checked */
 
   /* throughput */
@@ -173,12 +193,12 @@ typedef struct
   gint64         phase_start;
   gboolean       measuring;
   gboolean       feeding;       /* send the next task from each result */
-  guint64        counted;       /* results in the measured window */
+  guint64        counted;       /* tasks in the measured window */
   gint64         elapsed_us;
   double         cpu_start;
   double         cpu;
 
-  guint64        results;       /* every result */
+  guint64        results;       /* every task's result */
   guint64        wanted;        /* stop at this many (0: never) */
   gboolean       done;
   char          *error;         /* the first error */
@@ -234,6 +254,22 @@ check_result (Run                 *run,
     fail (run, "wrong sum: %s (expected %" G_GINT64_FORMAT ")", message->json, run->expected_sum);
 }
 
+/* The results of a batch: as many as it had tasks, and no error. */
+static void
+check_batch (Run                 *run,
+             const CohortMessage *message)
+{
+  guint n = 0;
+
+  /* Over 16 KiB the worker's log keeps only the size: counted unchecked. */
+  if (g_str_has_prefix (message->json, "{\"not_kept\":"))
+    return;
+  for (const char *p = message->json; (p = strstr (p, "{\"result\":")) != NULL; p++)
+    n++;
+  if (n != run->per_message || strstr (message->json, "{\"error\":") != NULL)
+    fail (run, "not %u results: %.200s", run->per_message, message->json);
+}
+
 static void
 message_cb (CohortWorker        *worker,
             const CohortMessage *message,
@@ -246,14 +282,14 @@ message_cb (CohortWorker        *worker,
     return;
 
   /* The cheap test for every result; the full one when it is cheap. */
-  if (strstr (message->json, "\"error\"") != NULL || run->expected_sum >= 0)
-    {
-      check_result (run, message);
-      if (run->done)
-        return;
-    }
+  if (run->per_message > 1)
+    check_batch (run, message);
+  else if (strstr (message->json, "\"error\"") != NULL || run->expected_sum >= 0)
+    check_result (run, message);
+  if (run->done)
+    return;
 
-  run->results++;
+  run->results += run->per_message;
   if (run->wanted > 0 && run->results >= run->wanted)
     {
       run->done = TRUE;
@@ -274,7 +310,7 @@ message_cb (CohortWorker        *worker,
         }
       else
         {
-          run->counted++;
+          run->counted += run->per_message;
           if (now - run->phase_start >= run->measure_us)
             {
               run->elapsed_us = now - run->phase_start;
@@ -407,7 +443,18 @@ run_throughput (void)
       g_autoptr(GError) error = NULL;
 
       run.cluster = cluster;
-      run.task = json_from_string ("{\"task\":\"sum\"}", &error);
+      run.per_message = MAX (1, opt_batch);
+      if (opt_batch > 0)
+        {
+          g_autoptr(GString) text = g_string_new ("{\"task\":\"sum\",\"batch\":[");
+
+          for (int i = 0; i < opt_batch; i++)
+            g_string_append (text, i > 0 ? ",{\"n\":1}" : "{\"n\":1}");
+          g_string_append (text, "]}");
+          run.task = json_from_string (text->str, &error);
+        }
+      else
+        run.task = json_from_string ("{\"task\":\"sum\"}", &error);
       g_assert_no_error (error);
       run.expected_sum = -1;
       run.warmup_us = (gint64) (opt_warmup * G_USEC_PER_SEC);
@@ -416,7 +463,7 @@ run_throughput (void)
 
       handlers = connect_workers (cluster, &run);
       run.phase_start = g_get_monotonic_time ();
-      for (int i = 0; i < opt_inflight && !run.done; i++)
+      for (int i = 0; i < MAX (1, opt_inflight / (int) run.per_message) && !run.done; i++)
         send_task (&run);
       bench_iterate_until (run_done, &run, run.warmup_us + run.measure_us + 30 * G_USEC_PER_SEC);
       disconnect_workers (cluster, handlers);
@@ -436,9 +483,10 @@ run_throughput (void)
 
   if (status == 0)
     g_print ("{\"peer\":\"cohort\",\"worker\":\"%s\",\"test\":\"throughput\",\"threads\":%d,"
-             "\"inflight\":%d,\"tasks\":%" G_GUINT64_FORMAT ",\"seconds\":%s,\"per_second\":%s,"
+             "\"inflight\":%d,\"batch\":%d,\"tasks\":%" G_GUINT64_FORMAT ",\"seconds\":%s,\"per_second\":%s,"
              "\"cpu_seconds\":%s,\"cpu_us_per_task\":%s}\n",
-             opt_repeat ? "repeat" : "messages", opt_threads, opt_repeat ? 0 : opt_inflight, count,
+             opt_repeat ? "repeat" : opt_batch > 0 ? "batched" : "messages", opt_threads,
+             opt_repeat ? 0 : opt_inflight, opt_repeat ? 0 : opt_batch, count,
              fmt (buf[0], "%.4f", seconds), fmt (buf[1], "%.1f", count / seconds),
              fmt (buf[2], "%.4f", cpu), fmt (buf[3], "%.3f", cpu * 1e6 / count));
 
@@ -455,9 +503,10 @@ run_speedup (void)
   g_autoptr(CohortSupervisor) supervisor = NULL;
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) order = NULL;
-  char buf[5][G_ASCII_DTOSTR_BUF_SIZE];
+  char buf[7][G_ASCII_DTOSTR_BUF_SIZE];
   double seconds[3] = { 0 };
   double cores[3] = { 0 };
+  double runq[3] = { 0 };
   JsonNode *task;
   int status = 0;
 
@@ -491,20 +540,24 @@ run_speedup (void)
       GArray *handlers;
       gint64 start;
       double cpu_start;
+      double runq_start;
 
       run.cluster = cohort_supervisor_lookup (supervisor, name);
       run.task = task;
+      run.per_message = 1;
       run.expected_sum = opt_n * (opt_n - 1) / 2;
       run.wanted = opt_tasks;
 
       handlers = connect_workers (run.cluster, &run);
       start = g_get_monotonic_time ();
       cpu_start = bench_cpu_seconds ();
+      runq_start = runq_seconds ();
       for (int i = 0; i < opt_tasks && !run.done; i++)
         send_task (&run);
       bench_iterate_until (run_done, &run, 600 * G_USEC_PER_SEC);
       seconds[threads] = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
       cores[threads] = (bench_cpu_seconds () - cpu_start) / seconds[threads];
+      runq[threads] = (runq_seconds () - runq_start) / seconds[threads];
       disconnect_workers (run.cluster, handlers);
 
       if (run.error != NULL || run.results < (guint64) opt_tasks)
@@ -520,11 +573,12 @@ run_speedup (void)
   if (status == 0)
     g_print ("{\"peer\":\"cohort\",\"worker\":\"messages\",\"test\":\"speedup\",\"tasks\":%d,"
              "\"n\":%" G_GINT64_FORMAT ",\"order\":\"%s,%s\",\"seconds_1\":%s,\"seconds_2\":%s,"
-             "\"speedup\":%s,\"cores_1\":%s,\"cores_2\":%s}\n",
+             "\"speedup\":%s,\"cores_1\":%s,\"cores_2\":%s,\"runq_1\":%s,\"runq_2\":%s}\n",
              opt_tasks, opt_n, order[0], order[1],
              fmt (buf[0], "%.4f", seconds[1]), fmt (buf[1], "%.4f", seconds[2]),
              fmt (buf[2], "%.3f", seconds[1] / seconds[2]),
-             fmt (buf[3], "%.3f", cores[1]), fmt (buf[4], "%.3f", cores[2]));
+             fmt (buf[3], "%.3f", cores[1]), fmt (buf[4], "%.3f", cores[2]),
+             fmt (buf[5], "%.3f", runq[1]), fmt (buf[6], "%.3f", runq[2]));
 
   bench_stop_supervisor ("bench-threads", supervisor);
   return status;
@@ -550,10 +604,12 @@ main (int    argc,
   if (opt_mode == NULL)
     opt_mode = g_strdup ("throughput");
   if (opt_threads < 1 || opt_threads > 64 || opt_inflight < 1 || opt_inflight > 10000 ||
+      opt_batch < 0 || opt_batch > 1000 || (opt_batch > 0 && opt_repeat) ||
       opt_seconds <= 0 || opt_warmup < 0 || opt_tasks < 1 || opt_tasks > 10000 ||
       opt_n < 1 || opt_n > (G_GINT64_CONSTANT (1) << 32))
     {
-      g_printerr ("bench-threads: --threads is 1..64, --inflight 1..10000, --seconds > 0, "
+      g_printerr ("bench-threads: --threads is 1..64, --inflight 1..10000, --batch 0..1000 "
+                  "(not with --repeat), --seconds > 0, "
                   "--warmup >= 0, --tasks 1..10000, --n 1..2^32\n");
       return 2;
     }

@@ -7,13 +7,17 @@
 // the main thread; the task is the blocking sum loop of Cohort's "sum".
 //
 //   node node-worker-pool.js --mode throughput [--threads 2] [--inflight 1000]
-//                            [--seconds 3] [--warmup 0.5]
+//                            [--batch K] [--seconds 3] [--warmup 0.5]
 //   node node-worker-pool.js --mode speedup [--tasks 8] [--n 200000000]
 //                            [--order 1,2]
 //
 // throughput: sums of n=1, --inflight of them kept in flight (the next one
 // is submitted from the callback of each result); after the warm-up, the
-// results of --seconds seconds are counted.
+// results of --seconds seconds are counted. With --batch K, the way a
+// worker_threads pool is made fast for tiny tasks: one postMessage carries
+// {task, batch: [args × K]} and one answer {task, results: [{result} × K]}
+// (Cohort's batch message, the same shape), --inflight/K of them in
+// flight; tasks (not messages) per second.
 // speedup: --tasks sums of n=--n submitted at once to a pool of 1 thread,
 // then to a pool of 2 (or 2 then 1 with --order 2,1); the workers are
 // online before the clock starts. Every sum is checked against n(n-1)/2
@@ -21,35 +25,48 @@
 // doubles, as a JavaScript loop does).
 //
 // One line of JSON, the fields of bench-threads:
-//   {"peer":"worker_threads","worker":"pool","test":"throughput","threads":2,
-//    "inflight":1000,"tasks":N,"seconds":S,"per_second":X,"cpu_seconds":C,
-//    "cpu_us_per_task":U}
+//   {"peer":"worker_threads","worker":"pool"|"batched","test":"throughput",
+//    "threads":2,"inflight":1000,"batch":K,"tasks":N,"seconds":S,
+//    "per_second":X,"cpu_seconds":C,"cpu_us_per_task":U}
 //   {"peer":"worker_threads","worker":"pool","test":"speedup","tasks":K,"n":N,
 //    "order":"1,2","seconds_1":T1,"seconds_2":T2,"speedup":T1/T2,
-//    "cores_1":C1,"cores_2":C2}
+//    "cores_1":C1,"cores_2":C2,"runq_1":R1,"runq_2":R2}
 // cpu_* is the whole process (every thread) over the window; cores_T that
-// CPU time over the wall time of the T-thread phase.
+// CPU time over the wall time of the T-thread phase; runq_T the time the
+// process's threads spent runnable but waiting for a CPU in it (the
+// kernel's schedstat), over that wall time.
 
 'use strict';
 
+const fs = require('node:fs');
 const { AsyncResource } = require('node:async_hooks');
 const { EventEmitter } = require('node:events');
 const { Worker, isMainThread, parentPort } = require('node:worker_threads');
 
 // ---- the worker -------------------------------------------------------------
 
+function sum(n) {
+  let total = 0;
+  for (let i = 0; i < n; i++)
+    total += i;
+  return { n, sum: total };
+}
+
 if (!isMainThread) {
-  parentPort.on('message', ({ task, args }) => {
+  parentPort.on('message', ({ task, args, batch }) => {
     const start = performance.now();
     if (task !== 'sum') {
       parentPort.postMessage({ task, error: `no task named ${task}` });
       return;
     }
-    const n = args.n;
-    let sum = 0;
-    for (let i = 0; i < n; i++)
-      sum += i;
-    parentPort.postMessage({ task, result: { n, sum }, ms: performance.now() - start });
+    if (batch !== undefined) {
+      const results = batch.map((a) => (a && Number.isInteger(a.n) ? { result: sum(a.n) }
+                                                                    : { error: 'missing argument n' }));
+      parentPort.postMessage({ task, results, ms: performance.now() - start });
+      return;
+    }
+    const result = sum(args.n);
+    parentPort.postMessage({ task, result, ms: performance.now() - start });
   });
   return;
 }
@@ -140,7 +157,7 @@ class WorkerPool extends EventEmitter {
 // ---- the benchmark ------------------------------------------------------------
 
 function parseArgs(argv) {
-  const opts = { mode: 'throughput', threads: 2, inflight: 1000, seconds: 3, warmup: 0.5,
+  const opts = { mode: 'throughput', threads: 2, inflight: 1000, batch: 0, seconds: 3, warmup: 0.5,
                  tasks: 8, n: 200000000, order: '1,2' };
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i];
@@ -149,6 +166,7 @@ function parseArgs(argv) {
       case '--mode': opts.mode = value; i++; break;
       case '--threads': opts.threads = Number(value); i++; break;
       case '--inflight': opts.inflight = Number(value); i++; break;
+      case '--batch': opts.batch = Number(value); i++; break;
       case '--seconds': opts.seconds = Number(value); i++; break;
       case '--warmup': opts.warmup = Number(value); i++; break;
       case '--tasks': opts.tasks = Number(value); i++; break;
@@ -160,9 +178,9 @@ function parseArgs(argv) {
     }
   }
   if (!['throughput', 'speedup'].includes(opts.mode) || !(opts.threads >= 1) ||
-      !(opts.inflight >= 1) || !(opts.seconds > 0) || !(opts.warmup >= 0) ||
+      !(opts.inflight >= 1) || !(Number.isInteger(opts.batch) && opts.batch >= 0) || !(opts.seconds > 0) || !(opts.warmup >= 0) ||
       !(opts.tasks >= 1) || !(opts.n >= 1) || !['1,2', '2,1'].includes(opts.order)) {
-    console.error('node-worker-pool: --mode throughput|speedup, --threads >= 1, --inflight >= 1, ' +
+    console.error('node-worker-pool: --mode throughput|speedup, --threads >= 1, --inflight >= 1, --batch >= 0, ' +
                   '--seconds > 0, --warmup >= 0, --tasks >= 1, --n >= 1, --order 1,2|2,1');
     process.exit(2);
   }
@@ -181,7 +199,9 @@ function online(pool) {
 
 async function throughput(opts) {
   const pool = new WorkerPool(opts.threads);
-  const task = { task: 'sum', args: { n: 1 } };
+  const perMessage = Math.max(1, opts.batch);
+  const task = opts.batch > 0 ? { task: 'sum', batch: Array.from({ length: opts.batch }, () => ({ n: 1 })) }
+                              : { task: 'sum', args: { n: 1 } };
   const warmupNs = BigInt(Math.round(opts.warmup * 1e9));
   const measureNs = BigInt(Math.round(opts.seconds * 1e9));
   let measuring = false;
@@ -197,8 +217,10 @@ async function throughput(opts) {
     const callback = (err, result) => {
       if (done)
         return;
-      if (err || !result || result.error || !result.result)
+      if (err || !result || result.error || !(opts.batch > 0 ? result.results : result.result))
         die(`task failed: ${err ? err.message : JSON.stringify(result)}`);
+      if (opts.batch > 0 && (result.results.length !== perMessage || result.results.some((r) => !r.result)))
+        die(`not ${perMessage} results: ${JSON.stringify(result).slice(0, 200)}`);
       const now = process.hrtime.bigint();
       if (!measuring) {
         if (now - phaseStart >= warmupNs) {
@@ -207,7 +229,7 @@ async function throughput(opts) {
           cpuStart = process.cpuUsage();
         }
       } else {
-        counted++;
+        counted += perMessage;
         if (now - phaseStart >= measureNs) {
           const cpu = process.cpuUsage(cpuStart);
           const cpuSeconds = (cpu.user + cpu.system) / 1e6;
@@ -215,10 +237,11 @@ async function throughput(opts) {
           done = true;
           console.log(JSON.stringify({
             peer: 'worker_threads',
-            worker: 'pool',
+            worker: opts.batch > 0 ? 'batched' : 'pool',
             test: 'throughput',
             threads: opts.threads,
             inflight: opts.inflight,
+            batch: opts.batch,
             tasks: counted,
             seconds: Number(seconds.toFixed(4)),
             per_second: Number((counted / seconds).toFixed(1)),
@@ -233,10 +256,23 @@ async function throughput(opts) {
     };
 
     phaseStart = process.hrtime.bigint();
-    for (let i = 0; i < opts.inflight; i++)
+    for (let i = 0; i < Math.max(1, Math.floor(opts.inflight / perMessage)); i++)
       pool.runTask(task, callback);
   });
   pool.close();
+}
+
+// Seconds this process's threads have spent runnable but not running.
+function runqSeconds() {
+  let total = 0;
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    try {
+      total += Number(fs.readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+    } catch {
+      // The thread has gone.
+    }
+  }
+  return total;
 }
 
 // Seconds for opts.tasks sums through a pool of `threads`.
@@ -249,6 +285,7 @@ async function timedPool(opts, threads) {
 
   const start = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
+  const runqStart = runqSeconds();
   await new Promise((resolve) => {
     let left = opts.tasks;
     for (let i = 0; i < opts.tasks; i++) {
@@ -264,15 +301,17 @@ async function timedPool(opts, threads) {
   });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const cpu = process.cpuUsage(cpuStart);
+  const runq = (runqSeconds() - runqStart) / seconds;
   await Promise.all(pool.workers.map((w) => w.terminate()));
-  return { seconds, cores: (cpu.user + cpu.system) / 1e6 / seconds };
+  return { seconds, cores: (cpu.user + cpu.system) / 1e6 / seconds, runq };
 }
 
 async function speedup(opts) {
   const seconds = {};
   const cores = {};
+  const runq = {};
   for (const threads of opts.order.split(',').map(Number))
-    ({ seconds: seconds[threads], cores: cores[threads] } = await timedPool(opts, threads));
+    ({ seconds: seconds[threads], cores: cores[threads], runq: runq[threads] } = await timedPool(opts, threads));
   console.log(JSON.stringify({
     peer: 'worker_threads',
     worker: 'pool',
@@ -285,6 +324,8 @@ async function speedup(opts) {
     speedup: Number((seconds[1] / seconds[2]).toFixed(3)),
     cores_1: Number(cores[1].toFixed(3)),
     cores_2: Number(cores[2].toFixed(3)),
+    runq_1: Number(runq[1].toFixed(3)),
+    runq_2: Number(runq[2].toFixed(3)),
   }));
 }
 

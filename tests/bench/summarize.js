@@ -27,7 +27,8 @@
 //                    A is better, "A B" (capitals) when it is worse
 //   --target F<L     a line saying whether the median of FIELD over the runs
 //                    matching F (KEY=VALUE,…) is below L; --lower-better
-//                    does not change it; "F>L" for "above L"
+//                    does not change it; "F>L" for "above L", "F>=L" and
+//                    "F<=L" for "at least" and "at most"
 //   --target-ratio F:A/B<L   the same for the ratio of two medians, A's runs
 //                    and B's among those matching F; a side is a peer, or
 //                    filters of its own (K=V,K=V…)
@@ -69,17 +70,17 @@ function parseFilters(text) {
 }
 
 function parseTarget(text) {
-  const m = /^(.*)([<>])([0-9.eE+-]+)$/.exec(text);
+  const m = /^(.*?)([<>]=?)([0-9.eE+-]+)$/.exec(text);
   if (!m) {
     console.error(`summarize: --target is KEY=VALUE,...<LIMIT or >LIMIT, not ${text}`);
     process.exit(2);
   }
-  return { text: m[1], filters: parseFilters(m[1]), below: m[2] === '<', limit: Number(m[3]) };
+  return { text: m[1], filters: parseFilters(m[1]), op: m[2], limit: Number(m[3]) };
 }
 
 // F:A/B<L (F may be empty; A and B are peers, or K=V,… filters).
 function parseRelative(text, op) {
-  const m = /^([^:]*):([^/]+)\/([^<>]+)([<>])([0-9.eE+-]+)$/.exec(text);
+  const m = /^([^:]*):([^/]+)\/([^<>]+)([<>]=?)([0-9.eE+-]+)$/.exec(text);
   if (!m) {
     console.error(`summarize: expected FILTER:A/B<LIMIT, not ${text}`);
     process.exit(2);
@@ -87,7 +88,7 @@ function parseRelative(text, op) {
   const side = (t) => (t.includes('=') ? { label: t, filters: parseFilters(t) }
                                         : { label: t, filters: [{ key: 'peer', value: t }] });
   return { text, filter: m[1], filters: parseFilters(m[1]), num: side(m[2]), den: side(m[3]), op,
-           below: m[4] === '<', limit: Number(m[5]) };
+           cmp: m[4], limit: Number(m[5]) };
 }
 
 function parseBest(text) {
@@ -134,6 +135,16 @@ function parseArgs(argv) {
     process.exit(2);
   }
   return opts;
+}
+
+// Whether x meets "x OP limit", OP one of < > <= >=.
+function compare(x, op, limit) {
+  switch (op) {
+    case '<': return x < limit;
+    case '>': return x > limit;
+    case '<=': return x <= limit;
+    default: return x >= limit;
+  }
 }
 
 function fmt(x) {
@@ -227,10 +238,10 @@ if (ratioRows.length > 1) {
 for (const target of opts.targets) {
   const values = runs.filter((r) => matches(r, target.filters)).map((r) => r[opts.value]);
   const m = median(values);
-  const met = target.below ? m < target.limit : m > target.limit;
+  const met = compare(m, target.op, target.limit);
   console.log('');
   console.log(`target ${target.text}: median ${fmt(m)}${opts.unit.trim() === '' ? '' : ' ' + opts.unit.trim()} ` +
-              `${target.below ? '<' : '>'} ${target.limit}? ` +
+              `${target.op} ${target.limit}? ` +
               (values.length === 0 ? 'no runs' : met ? 'met' : 'NOT MET') +
               (values.length ? ` (${values.length} runs, ${fmt(Math.min(...values))}–${fmt(Math.max(...values))})` : ''));
 }
@@ -267,9 +278,9 @@ for (const rel of opts.relatives) {
   const b = median(matching.filter((r) => matches(r, rel.den.filters)).map((r) => r[opts.value]));
   const x = rel.op === '/' ? a / b : a - b;
   const ok = Number.isFinite(x);
-  const met = rel.below ? x < rel.limit : x > rel.limit;
+  const met = compare(x, rel.cmp, rel.limit);
   const sides = `${rel.num.label} ${rel.op} ${rel.den.label}`;
   console.log('');
   console.log(`target ${rel.filter}: ${sides} = ${ok ? fmt(x) : '-'} (medians ${fmt(a)} and ${fmt(b)}) ` +
-              `${rel.below ? '<' : '>'} ${rel.limit}? ${!ok ? 'no runs' : met ? 'met' : 'NOT MET'}`);
+              `${rel.cmp} ${rel.limit}? ${!ok ? 'no runs' : met ? 'met' : 'NOT MET'}`);
 }
