@@ -3,15 +3,23 @@
  * that burns a core, half a core, or sleeps; one that holds 64 MiB; one
  * with two busy children; message rates against messages sent; a thread
  * cluster's queue and task times; restart events; Cohort's own figures;
- * the slower pace when nobody watches; and the CSV export. Bounds are wide: the machine is shared. */
+ * the slower pace when nobody watches; the CSV export; at the default
+ * pace of one tick a second, a busy and an idle worker; resident memory
+ * as /proc/PID/statm counts it; no figures from a process that took an
+ * exited worker's pid; and no descriptor left open after workers come
+ * and go. Bounds are wide: the machine is shared. */
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "cohort-process-worker.h"
 #include "cohort-test-util.h"
 #include "cohort-thread-worker.h"
 
@@ -81,7 +89,8 @@ wait_samples (CohortSampler *s,
   g_signal_handlers_disconnect_by_data (s, &w);
 }
 
-/* The mean of @metric for the slot over the last @seconds. */
+/* The mean of @metric for the slot over the last @seconds; with @seconds
+ * 0, its last figure. */
 static double
 recent_mean (CohortSampler *s,
              const char    *cluster,
@@ -92,24 +101,70 @@ recent_mean (CohortSampler *s,
   CohortSeries *series = cohort_sampler_get_series (s, cluster, id, metric);
 
   g_assert_nonnull (series);
+  if (seconds == 0)
+    return cohort_series_get_last (series);
   return cohort_series_get_mean (series, g_get_real_time () - (gint64) (seconds * G_USEC_PER_SEC));
+}
+
+#define last(s, cluster, id, metric) recent_mean ((s), (cluster), (id), (metric), 0)
+
+/* /proc/PID/@name, whole. */
+static char *
+proc_text (GPid        pid,
+           const char *name)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/%s", pid, name);
+  char *text = NULL;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  return text;
 }
 
 /* CPU seconds the kernel has charged to @pid (utime + stime). */
 static double
 cpu_seconds (GPid pid)
 {
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
-  g_autofree char *text = NULL;
+  g_autofree char *text = proc_text (pid, "stat");
   unsigned long utime = 0;
   unsigned long stime = 0;
   const char *paren;
 
-  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
   paren = strrchr (text, ')');
   g_assert_cmpint (sscanf (paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
                            &utime, &stime), ==, 2);
   return (utime + stime) / (double) sysconf (_SC_CLK_TCK);
+}
+
+/* Resident bytes of @pid as /proc/PID/statm counts them. */
+static guint64
+statm_rss (GPid pid)
+{
+  g_autofree char *text = proc_text (pid, "statm");
+  unsigned long size = 0;
+  unsigned long resident = 0;
+
+  g_assert_cmpint (sscanf (text, "%lu %lu", &size, &resident), ==, 2);
+  return (guint64) resident * (guint64) sysconf (_SC_PAGESIZE);
+}
+
+/* Descriptors of this process open on something under /proc: the
+ * sampler's, as the tests open none between two counts. */
+static guint
+count_proc_fds (void)
+{
+  guint n = 0;
+
+  for (int fd = 0; fd < 4096; fd++)
+    {
+      char link[32];
+      char target[16];
+      ssize_t length;
+
+      g_snprintf (link, sizeof link, "/proc/self/fd/%d", fd);
+      length = readlink (link, target, sizeof target);
+      n += length >= 6 && memcmp (target, "/proc/", 6) == 0;
+    }
+  return n;
 }
 
 static void
@@ -131,6 +186,8 @@ test_cpu (Fixture       *f,
                    "[Cluster idle]\nCommand=%s\nStopMessage=\n",
                    f->worker, f->worker, f->worker);
   s = sampler (f);
+  if (data != NULL)
+    cohort_sampler_set_interval (s, GPOINTER_TO_UINT (data));
   wait_samples (s, 3);
 
   /* What the kernel charged over the same window is the truth the
@@ -166,6 +223,8 @@ test_cpu (Fixture       *f,
       g_assert_cmpfloat (read[1], <=, 65);
     }
   g_assert_cmpfloat (read[2], <, 5);
+  /* No children: no tree figures. */
+  g_assert_true (isnan (last (s, "idle", 0, COHORT_METRIC_TREE_CPU)));
 
   /* The current figure is what --status shows. */
   g_assert_false (isnan (cohort_sampler_get_current (s, cohort_cluster_lookup_worker (cluster, 0),
@@ -194,6 +253,18 @@ test_memory (Fixture       *f,
   small = recent_mean (s, "small", 0, COHORT_METRIC_RSS, 0.5);
   g_test_message ("RSS %.1f MiB with 64 MiB held, %.1f MiB without", big / (1024 * 1024), small / (1024 * 1024));
   g_assert_cmpfloat (fabs (big - small - 64.0 * 1024 * 1024), <, 6.4 * 1024 * 1024);
+
+  /* Each figure is what /proc/PID/statm says, right after a sample. */
+  cohort_sampler_sample_now (s);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(CohortCluster) c = g_list_model_get_item (cohort_supervisor_get_clusters (f->supervisor), i);
+      guint64 truth = statm_rss (cohort_test_worker_pid (c, 0));
+      double read = last (s, cohort_cluster_get_name (c), 0, COHORT_METRIC_RSS);
+
+      g_test_message ("%s: read %.0f bytes, statm says %" G_GUINT64_FORMAT, cohort_cluster_get_name (c), read, truth);
+      g_assert_cmpfloat (fabs (read - (double) truth), <=, 256 * 1024);
+    }
 }
 
 static void
@@ -530,6 +601,149 @@ test_export (Fixture       *f,
   g_assert_nonnull (error);
 }
 
+/* Hands @pid to a new process that burns a core, through the kernel's
+ * last-pid knob (root only, and racy on a busy machine: a few tries).
+ * Returns the new process, or 0. */
+static GPid
+take_pid (GPid pid)
+{
+  for (guint attempt = 0; attempt < 50; attempt++)
+    {
+      g_autofree char *previous = g_strdup_printf ("%d", pid - 1);
+      int fd = open ("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+      gboolean written;
+      GPid child;
+
+      written = fd >= 0 && write (fd, previous, strlen (previous)) == (ssize_t) strlen (previous);
+      if (fd >= 0)
+        close (fd);
+      if (!written)
+        return 0;
+      child = fork ();
+      g_assert_cmpint (child, >=, 0);
+      if (child == 0)
+        {
+          alarm (60);
+          for (;;)
+            ;
+        }
+      if (child == pid)
+        return child;
+      kill (child, SIGKILL);
+      waitpid (child, NULL, 0);
+    }
+  return 0;
+}
+
+static gboolean
+left_running (gpointer data)
+{
+  return !cohort_worker_is_running (data);
+}
+
+static gboolean
+back_online (gpointer data)
+{
+  return cohort_worker_get_state (data) == COHORT_WORKER_STATE_ONLINE;
+}
+
+static void
+test_pid_reuse (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  CohortWorker *worker;
+  CohortSampler *s;
+  GPid pid;
+  GPid other;
+  int status;
+
+  /* A worker that exits after 2 s and comes back 1.5 s later. */
+  cluster = start (f, "[Cluster web]\nCommand=%s --exit 1 --after 2000\nRestart=always\n"
+                   "RestartDelay=1500\nRestartDelayMax=1500\nMinUptime=1\nStopMessage=\n",
+                   f->worker);
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 1, 5000);
+  s = sampler (f);
+  worker = cohort_cluster_lookup_worker (cluster, 0);
+  pid = cohort_test_worker_pid (cluster, 0);
+  wait_samples (s, 2);
+  g_assert_false (isnan (last (s, "web", 0, COHORT_METRIC_RSS)));
+
+  /* Gone, and its pid now another process's, which burns a core. */
+  g_assert_true (cohort_test_wait_until (left_running, worker, 5000));
+  other = take_pid (pid);
+  if (other == 0)
+    {
+      g_test_skip ("could not give the worker's pid to another process (needs root)");
+      return;
+    }
+  cohort_test_sleep (300);
+  cohort_sampler_sample_now (s);
+  g_test_message ("pid %d now burns a core: the exited worker reads cpu %.1f, rss %.0f", pid,
+                  last (s, "web", 0, COHORT_METRIC_CPU), last (s, "web", 0, COHORT_METRIC_RSS));
+  g_assert_true (isnan (last (s, "web", 0, COHORT_METRIC_CPU)));
+  g_assert_true (isnan (last (s, "web", 0, COHORT_METRIC_RSS)));
+
+  /* Back with a new pid: its own figures (it sleeps), not the other's. */
+  g_assert_true (cohort_test_wait_until (back_online, worker, 10000));
+  g_assert_cmpint (cohort_test_worker_pid (cluster, 0), !=, pid);
+  wait_samples (s, 4);
+  g_test_message ("back as pid %d: cpu %.1f %%", cohort_test_worker_pid (cluster, 0),
+                  last (s, "web", 0, COHORT_METRIC_CPU));
+  g_assert_cmpfloat (last (s, "web", 0, COHORT_METRIC_CPU), <, 20);
+  g_assert_cmpfloat (fabs (last (s, "web", 0, COHORT_METRIC_RSS) -
+                           (double) statm_rss (cohort_test_worker_pid (cluster, 0))), <=, 256 * 1024);
+
+  kill (other, SIGKILL);
+  g_assert_cmpint (waitpid (other, &status, 0), ==, other);
+}
+
+static void
+test_no_fd_leak (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(CohortCluster) crashing = NULL;
+  CohortSampler *s;
+  guint before = count_proc_fds ();
+  guint during;
+
+  /* Workers with a child each (descendants have descriptors of their
+   * own), and one that keeps crashing and coming back with a new pid. */
+  cluster = start (f,
+                   "[Cluster web]\nCommand=%s --children 1 --child-burn 0.05\nInstances=2\nStopMessage=\n"
+                   "[Cluster crashing]\nCommand=%s --exit 1 --after 150\nRestart=always\n"
+                   "RestartDelay=50\nRestartDelayMax=50\nMinUptime=0\nMaxRestarts=1000\nStopMessage=\n",
+                   f->worker, f->worker);
+  crashing = g_list_model_get_item (cohort_supervisor_get_clusters (f->supervisor), 1);
+  s = sampler (f);
+  wait_samples (s, 5);
+
+  g_assert_true (cohort_cluster_scale (cluster, 6, NULL));
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 6, 10000);
+  wait_samples (s, 5);
+  g_assert_true (cohort_cluster_scale (cluster, 1, NULL));
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 1, 10000);
+  wait_samples (s, 10);
+
+  /* What is left: the one worker (statm, children list), its child
+   * (stat, children list), the crashing worker's, and Cohort's own. */
+  during = count_proc_fds () - before;
+  g_test_message ("%u descriptors on /proc after scaling down; %u restarts so far", during,
+                  cohort_worker_get_restarts (cohort_cluster_lookup_worker (crashing, 0)));
+  g_assert_cmpuint (cohort_worker_get_restarts (cohort_cluster_lookup_worker (crashing, 0)), >=, 3);
+  g_assert_cmpuint (during, <=, 2 + 2 + 2 + 1);
+
+  cohort_test_stop_all (f->supervisor);
+  wait_samples (s, 3);
+  g_assert_cmpuint (count_proc_fds () - before, <=, 1);
+
+  g_clear_object (&cluster);
+  g_clear_object (&crashing);
+  g_clear_object (&f->supervisor);
+  g_assert_cmpuint (count_proc_fds (), ==, before);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -549,6 +763,11 @@ main (int   argc,
   ADD ("/Cohort/Metrics/scale-event-and-self", test_scale_event_and_self);
   ADD ("/Cohort/Metrics/history-and-pace", test_history_and_pace);
   ADD ("/Cohort/Metrics/export", test_export);
+  /* At the default pace, the headless runner's. */
+  g_test_add ("/Cohort/Metrics/cpu-each-second", Fixture, GUINT_TO_POINTER (1000),
+              fixture_setup, test_cpu, fixture_teardown);
+  ADD ("/Cohort/Metrics/pid-reuse", test_pid_reuse);
+  ADD ("/Cohort/Metrics/no-fd-leak", test_no_fd_leak);
 
   return g_test_run ();
 }

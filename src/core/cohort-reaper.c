@@ -111,17 +111,26 @@ reap_children_of_task (const char *task,
 /**
  * cohort_reaper_reap:
  *
- * Reaps every adopted orphan that has exited. Cheap: it reads the
- * children lists of Cohort's own threads and the stat of each child.
+ * Reaps every adopted orphan that has exited. Cheap: when no child of
+ * Cohort has exited, the usual case, one system call; otherwise it reads
+ * the children lists of Cohort's own threads and the stat of each child.
  */
 void
 cohort_reaper_reap (void)
 {
-  GPid self_pid = getpid ();
-  GPid self_pgid = getpgrp ();
+  GPid self_pid;
+  GPid self_pgid;
+  siginfo_t info;
   DIR *dir;
   struct dirent *entry;
 
+  /* WNOWAIT: a look, not a reaping; a worker's exit stays GLib's. */
+  memset (&info, 0, sizeof info);
+  if (waitid (P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0)
+    return;
+
+  self_pid = getpid ();
+  self_pgid = getpgrp ();
   dir = opendir ("/proc/self/task");
   if (dir == NULL)
     return;
@@ -153,8 +162,10 @@ cohort_reaper_init (void)
   if (prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
     g_warning ("Cannot become the child subreaper: %s", g_strerror (errno));
   /* Whole seconds: GLib wakes for it together with Cohort's other
-   * once-a-second timers. */
-  reap_source = g_timeout_add_seconds_full (G_PRIORITY_LOW, REAP_INTERVAL_MS / 1000, reap_timeout_cb, NULL, NULL);
+   * once-a-second timers (the sampler's). The same priority as theirs,
+   * or GLib would run it in a main-loop iteration of its own, which polls
+   * every worker's descriptors once more. */
+  reap_source = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, REAP_INTERVAL_MS / 1000, reap_timeout_cb, NULL, NULL);
   g_source_set_name_by_id (reap_source, "[cohort] reaper");
 }
 
@@ -218,6 +229,14 @@ cohort_reaper_untrack (GPid pid)
 {
   if (tracked != NULL)
     g_hash_table_remove (tracked, GINT_TO_POINTER (pid));
+}
+
+/* Whether @pid is a worker not yet reaped: until it is, the kernel cannot
+ * give its pid to another process, so the pid still names the worker. */
+gboolean
+cohort_reaper_is_tracked (GPid pid)
+{
+  return tracked != NULL && g_hash_table_contains (tracked, GINT_TO_POINTER (pid));
 }
 
 guint

@@ -2,40 +2,49 @@
 /* cohort-sampler.c: CPU, memory and message traffic of every worker, and
  * of Cohort itself, at the sample interval, kept as history.
  *
- * libgtop has no locking, so all its calls happen on one thread: a single
- * sampler thread for the whole process, fed requests (the pids to read)
- * from the main thread. The hot path, each worker at each tick, is one
- * pread of its /proc/PID/stat through a descriptor kept open (about ten
- * times cheaper than libgtop's calls, which reopen their files); libgtop
- * reads Cohort itself and names the workers' descendants. The thread
- * answers with the readings whole, through a
- * source attached to the main context. The main thread turns readings into
- * figures (CPU from tick deltas, with the start time guarding against pid
- * reuse) and pushes them into fixed-size series. A tick whose request is
- * still being read is skipped, so a slow read never piles up work, and the
- * window's frames never wait for sampling. */
+ * Everything happens in one timer callback on the main thread, so that an
+ * idle Cohort wakes once per interval, not once per worker or cluster.
+ * With a whole number of seconds, the timer is a g_timeout_add_seconds()
+ * one, which GLib fires in the same main-loop iteration as Cohort's other
+ * once-a-second timers (the reaper's): one poll of the main loop's
+ * descriptors a second, which with a few hundred workers' pipes, channels
+ * and child watches is the largest cost of all.
+ *
+ * A worker costs one system call a tick: clock_gettime() on its process
+ * CPU clock (ns, every thread, as /proc/PID/stat's utime + stime but
+ * exact). Its resident memory (/proc/PID/statm) and its children list
+ * are read, each through a descriptor kept open (a pread at offset 0
+ * returns fresh figures), only when that clock says it has run since
+ * they were last read, or every FULL_READ_TICKS: a process that has not
+ * run has forked nothing, reaped nothing and touched no page. Its
+ * descendants, when it has some, are read every tick through their own
+ * /proc/PID/stat, parsed by hand. No libgtop: its calls reopen several
+ * files each.
+ *
+ * Pid reuse: a worker's pid is read only while the reaper still tracks it
+ * (an unreaped child, whose pid the kernel gives to no one else); a
+ * descendant's descriptors stay tied to the process they were opened
+ * for (reads fail once it is gone, even after its pid went to another
+ * process, and a pid that failed is not reopened), and a fresh one is
+ * checked against the parent it should have.
+ *
+ * CPU comes from deltas between ticks; the figures go into fixed-size
+ * series. Reading a hundred workers this way takes a fraction of a
+ * millisecond, so the window's frames do not notice it. */
 
 #include "config.h"
 
 #include <errno.h>
 #include <glib/gi18n-lib.h>
 #include <fcntl.h>
-
-/* libgtop's headers test macros they never define. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wundef"
-#include <glibtop.h>
-#include <glibtop/procmem.h>
-#include <glibtop/procstate.h>
-#include <glibtop/proctime.h>
-#include <glibtop/procuid.h>
-#pragma GCC diagnostic pop
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cohort-process-worker.h"
+#include "cohort-reaper.h"
 #include "cohort-sampler.h"
 #include "cohort-status.h"
 #include "cohort-supervisor.h"
@@ -54,325 +63,18 @@
 /* A worker's descendants followed, at most. */
 #define MAX_DESCENDANTS      64
 
-/* The sampler thread */
+/* Reading /proc */
 
 typedef struct
 {
-  GPid     pid;
-  GPid     ppid;
-  gboolean ok;
-  guint64  start_time;
-  guint64  rtime;
-  guint64  frequency;
-  guint64  rss;
-  char     command[40];
+  GPid    pid;
+  GPid    ppid;
+  guint64 start_time;   /* clock ticks since boot */
+  guint64 rtime;        /* utime + stime, clock ticks (or ns for a thread) */
+  guint64 frequency;    /* rtime units per second */
+  guint64 rss;          /* bytes */
+  char    command[40];
 } Reading;
-
-typedef struct
-{
-  CohortSampler *sampler;       /* a reference */
-  GMainContext  *context;
-  gint64         mono;
-  gint64         wall;
-  GArray        *pids;          /* GPid: the workers asked for */
-  GArray        *readings;      /* Reading, one per pid */
-  GPtrArray     *trees;         /* GArray of Reading (descendants), one per pid */
-  Reading        self;
-} Request;
-
-static GAsyncQueue *requests;
-
-/* The sampler thread's own: /proc/PID/stat of each worker, kept open. A
- * descriptor stays tied to the process it was opened for (reads fail once
- * it is gone, even if the pid is reused), and one pread a tick is all a
- * worker costs. */
-typedef struct
-{
-  int    fd;
-  int    children_fd;   /* /proc/PID/task/PID/children, or -1 */
-  gint64 used;          /* monotonic µs */
-} StatFile;
-
-static GHashTable *stat_files;   /* pid → StatFile */
-
-#define STAT_FILE_IDLE_US (30 * G_USEC_PER_SEC)
-
-static void
-free_tree (gpointer data)
-{
-  if (data != NULL)
-    g_array_unref (data);
-}
-
-static void
-request_free (gpointer data)
-{
-  Request *request = data;
-
-  g_clear_object (&request->sampler);
-  g_main_context_unref (request->context);
-  g_array_unref (request->pids);
-  g_array_unref (request->readings);
-  g_ptr_array_unref (request->trees);
-  g_free (request);
-}
-
-static void
-stat_file_free (gpointer data)
-{
-  StatFile *file = data;
-
-  close (file->fd);
-  if (file->children_fd >= 0)
-    close (file->children_fd);
-  g_free (file);
-}
-
-/* CPU time, start time and resident memory from one read of the worker's
- * /proc/PID/stat; FALSE when the process is gone. */
-static gboolean
-read_stat_fast (GPid     pid,
-                Reading *reading)
-{
-  static long ticks_per_second;
-  static long page_size;
-  StatFile *file;
-  char buf[1024];
-  const char *paren;
-  unsigned long utime;
-  unsigned long stime;
-  unsigned long long start;
-  long rss;
-  ssize_t n;
-
-  if (stat_files == NULL)
-    {
-      stat_files = g_hash_table_new_full (NULL, NULL, NULL, stat_file_free);
-      ticks_per_second = sysconf (_SC_CLK_TCK);
-      page_size = sysconf (_SC_PAGESIZE);
-    }
-
-  file = g_hash_table_lookup (stat_files, GINT_TO_POINTER (pid));
-  if (file == NULL)
-    {
-      char path[64];
-      int fd;
-
-      g_snprintf (path, sizeof path, "/proc/%d/stat", pid);
-      fd = open (path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0)
-        return FALSE;
-      file = g_new0 (StatFile, 1);
-      file->fd = fd;
-      g_snprintf (path, sizeof path, "/proc/%d/task/%d/children", pid, pid);
-      file->children_fd = open (path, O_RDONLY | O_CLOEXEC);
-      g_hash_table_insert (stat_files, GINT_TO_POINTER (pid), file);
-    }
-  file->used = g_get_monotonic_time ();
-
-  n = pread (file->fd, buf, sizeof buf - 1, 0);
-  if (n <= 0)
-    {
-      g_hash_table_remove (stat_files, GINT_TO_POINTER (pid));
-      return FALSE;
-    }
-  buf[n] = '\0';
-
-  /* The command may hold spaces and parentheses: fields start after the
-   * last ')'. */
-  paren = strrchr (buf, ')');
-  if (paren == NULL ||
-      sscanf (paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d %*d %llu %*u %ld",
-              &utime, &stime, &start, &rss) != 4)
-    return FALSE;
-
-  memset (reading, 0, sizeof *reading);
-  reading->pid = pid;
-  reading->ok = TRUE;
-  reading->rtime = utime + stime;
-  reading->frequency = ticks_per_second > 0 ? ticks_per_second : 100;
-  reading->start_time = start;
-  reading->rss = (guint64) MAX (rss, 0) * page_size;
-  return TRUE;
-}
-
-/* Descriptors of workers not asked about for a while. */
-static void
-close_idle_stat_files (void)
-{
-  static gint64 last;
-  GHashTableIter iter;
-  gpointer value;
-  gint64 now = g_get_monotonic_time ();
-
-  /* Now and then is enough: a descriptor of a dead process fails its
-   * next read and is closed there. */
-  if (stat_files == NULL || now - last < STAT_FILE_IDLE_US / 3)
-    return;
-  last = now;
-  g_hash_table_iter_init (&iter, stat_files);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (now - ((StatFile *) value)->used > STAT_FILE_IDLE_US)
-      g_hash_table_iter_remove (&iter);
-}
-
-/* CPU time and memory: what every worker needs at every tick. Its command
- * and parent (two more libgtop calls, two more files) only for the
- * descendants, which are listed by name. */
-static void
-read_process (GPid      pid,
-              gboolean  describe,
-              Reading  *reading)
-{
-  glibtop_proc_time time;
-  glibtop_proc_mem mem;
-
-  memset (reading, 0, sizeof *reading);
-  reading->pid = pid;
-
-  glibtop_get_proc_time (&time, pid);
-  /* A pid that is gone reads as zeroes with no flags. */
-  if (time.flags == 0 || time.start_time == 0)
-    return;
-  glibtop_get_proc_mem (&mem, pid);
-
-  reading->ok = TRUE;
-  reading->start_time = time.start_time;
-  reading->rtime = time.rtime;
-  reading->frequency = time.frequency > 0 ? time.frequency : 100;
-  reading->rss = mem.resident;
-
-  if (describe)
-    {
-      glibtop_proc_state state;
-      glibtop_proc_uid uid;
-
-      glibtop_get_proc_state (&state, pid);
-      glibtop_get_proc_uid (&uid, pid);
-      reading->ppid = uid.ppid;
-      g_strlcpy (reading->command, state.cmd, sizeof reading->command);
-    }
-}
-
-/* The kernel's list of a process's children, as forked by its main
- * thread (Node's child_process, Python's multiprocessing and the usual
- * forking servers fork from there); one small file, read through the
- * descriptor kept open for a worker. */
-static void
-add_children (GPid    pid,
-              GQueue *out)
-{
-  StatFile *file = stat_files != NULL ? g_hash_table_lookup (stat_files, GINT_TO_POINTER (pid)) : NULL;
-  char text[4096];
-  char *p;
-  ssize_t n;
-
-  if (file != NULL && file->children_fd >= 0)
-    n = pread (file->children_fd, text, sizeof text - 1, 0);
-  else
-    {
-      char path[64];
-      int fd;
-
-      g_snprintf (path, sizeof path, "/proc/%d/task/%d/children", pid, pid);
-      fd = open (path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0)
-        return;
-      n = read (fd, text, sizeof text - 1);
-      close (fd);
-    }
-  if (n <= 0)
-    return;
-  text[n] = '\0';
-
-  for (p = text; *p != '\0';)
-    {
-      char *end = NULL;
-      long child = strtol (p, &end, 10);
-
-      if (end == p)
-        break;
-      p = end;
-      if (child > 0)
-        g_queue_push_tail (out, GINT_TO_POINTER (child));
-    }
-}
-
-static GArray *
-read_descendants (GPid pid)
-{
-  GArray *tree = g_array_new (FALSE, TRUE, sizeof (Reading));
-  GQueue pending = G_QUEUE_INIT;
-
-  add_children (pid, &pending);
-  while (!g_queue_is_empty (&pending) && tree->len < MAX_DESCENDANTS)
-    {
-      GPid child = GPOINTER_TO_INT (g_queue_pop_head (&pending));
-      Reading reading;
-
-      read_process (child, TRUE, &reading);
-      if (!reading.ok)
-        continue;
-      g_array_append_val (tree, reading);
-      add_children (child, &pending);
-    }
-  g_queue_clear (&pending);
-  return tree;
-}
-
-static gboolean reading_ready_cb (gpointer data);
-
-static gpointer
-sampler_thread (gpointer data)
-{
-  glibtop_init ();
-
-  for (;;)
-    {
-      Request *request = g_async_queue_pop (requests);
-      GSource *source;
-
-      for (guint i = 0; i < request->pids->len; i++)
-        {
-          GPid pid = g_array_index (request->pids, GPid, i);
-          Reading reading;
-
-          if (!read_stat_fast (pid, &reading))
-            {
-              memset (&reading, 0, sizeof reading);
-              reading.pid = pid;
-            }
-          g_array_append_val (request->readings, reading);
-          g_ptr_array_add (request->trees, reading.ok ? read_descendants (pid) : NULL);
-        }
-      read_process (getpid (), FALSE, &request->self);
-      close_idle_stat_files ();
-
-      source = g_idle_source_new ();
-      /* Above GTK's redraw priority: slow frames must not stop sampling. */
-      g_source_set_priority (source, G_PRIORITY_DEFAULT);
-      g_source_set_callback (source, reading_ready_cb, request, request_free);
-      g_source_set_static_name (source, "[cohort] sample");
-      g_source_attach (source, request->context);
-      g_source_unref (source);
-    }
-  return NULL;
-}
-
-static void
-ensure_thread (void)
-{
-  static gsize started;
-
-  if (g_once_init_enter (&started))
-    {
-      requests = g_async_queue_new ();
-      g_thread_unref (g_thread_new ("cohort-sampler", sampler_thread, NULL));
-      g_once_init_leave (&started, 1);
-    }
-}
-
-/* The main thread */
 
 typedef struct
 {
@@ -382,11 +84,306 @@ typedef struct
   gint64   mono;
 } CpuMark;
 
+/* A process followed from tick to tick, through descriptors kept open. A
+ * worker (or Cohort itself) is read through its CPU clock and
+ * /proc/PID/statm; a descendant through /proc/PID/stat, which also names
+ * it and its parent. */
+typedef struct
+{
+  GPid      pid;
+  int       fd;            /* a worker's statm, a descendant's stat; -1 when not open */
+  int       children_fd;   /* /proc/PID/task/PID/children, -1 when not open */
+  gboolean  gone;          /* a read failed: never reopen this pid */
+  guint     tick;          /* the last tick that read it */
+  CpuMark   cpu;
+  /* A worker's */
+  clockid_t clock;         /* its CPU clock */
+  guint64   ns;            /* its CPU time at the last full read */
+  guint64   rss;           /* bytes, at the last full read */
+  guint     full_tick;     /* the tick of the last full read, 0 before */
+} Proc;
+
+/* The CPU clock of process @pid for clock_gettime(), in the kernel's
+ * encoding (MAKE_PROCESS_CPUCLOCK (pid, CPUCLOCK_SCHED)): glibc's
+ * clock_getcpuclockid() spends a system call checking it. */
+#define PROCESS_CLOCK(pid) ((clockid_t) (((guint) ~(pid) << 3) | 2))
+
+/* A worker that has not run since its last full read has the same
+ * children and, but for the kernel reclaiming its pages, the same
+ * resident memory: it is read in full again after this many ticks. */
+#define FULL_READ_TICKS 10
+
+static long clock_ticks;
+static long page_size;
+
+static void
+proc_close (Proc *proc)
+{
+  if (proc->fd >= 0)
+    close (proc->fd);
+  if (proc->children_fd >= 0)
+    close (proc->children_fd);
+  proc->fd = -1;
+  proc->children_fd = -1;
+}
+
+/* Follow @pid from now on (0: nothing); a change of pid forgets the last. */
+static void
+proc_reset (Proc *proc,
+            GPid  pid)
+{
+  proc_close (proc);
+  memset (&proc->cpu, 0, sizeof proc->cpu);
+  proc->pid = pid;
+  proc->gone = FALSE;
+  proc->clock = PROCESS_CLOCK (pid);
+  proc->full_tick = 0;
+}
+
+static Proc *
+proc_new (GPid pid)
+{
+  Proc *proc = g_new0 (Proc, 1);
+
+  proc->fd = -1;
+  proc->children_fd = -1;
+  proc->pid = pid;
+  return proc;
+}
+
+static void
+proc_gone (Proc *proc)
+{
+  proc_close (proc);
+  proc->gone = TRUE;
+}
+
+/* Opens /proc/PID/@name of @proc as its descriptor if it has none. */
+static gboolean
+proc_open (Proc       *proc,
+           const char *name)
+{
+  char path[64];
+
+  if (proc->fd >= 0)
+    return TRUE;
+  if (proc->gone || proc->pid <= 0)
+    return FALSE;
+  g_snprintf (path, sizeof path, "/proc/%d/%s", proc->pid, name);
+  proc->fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (proc->fd < 0)
+    proc_gone (proc);
+  return proc->fd >= 0;
+}
+
+/* Reads @proc's descriptor from its start (fresh figures each time). */
+static gboolean
+proc_pread (Proc   *proc,
+            char   *buf,
+            gsize   size)
+{
+  ssize_t n;
+
+  do
+    n = pread (proc->fd, buf, size - 1, 0);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0)
+    {
+      proc_gone (proc);
+      return FALSE;
+    }
+  buf[n] = '\0';
+  return TRUE;
+}
+
+static void
+proc_free (gpointer data)
+{
+  proc_close (data);
+  g_free (data);
+}
+
+/* The next space-separated number of /proc/PID/stat. */
+static guint64
+next_field (const char **p)
+{
+  const char *s = *p;
+  guint64 value = 0;
+  gboolean negative = FALSE;
+
+  while (*s == ' ')
+    s++;
+  if (*s == '-')
+    {
+      negative = TRUE;
+      s++;
+    }
+  for (; *s >= '0' && *s <= '9'; s++)
+    value = value * 10 + (guint64) (*s - '0');
+  while (*s != ' ' && *s != '\0')
+    s++;
+  *p = s;
+  return negative ? 0 : value;
+}
+
+/* Command, parent, CPU time, start time and resident memory from the text
+ * of /proc/PID/stat (proc(5)). */
+static gboolean
+parse_stat (const char *text,
+            Reading    *reading)
+{
+  const char *open = strchr (text, '(');
+  /* The command may hold spaces and parentheses: fields resume after the
+   * last ')'. */
+  const char *close = strrchr (text, ')');
+  const char *p;
+  guint64 utime = 0;
+  guint64 stime = 0;
+  guint64 rss = 0;
+
+  if (open == NULL || close == NULL || close < open || close[1] != ' ' || close[2] == '\0')
+    return FALSE;
+  g_strlcpy (reading->command, open + 1,
+             MIN (sizeof reading->command, (gsize) (close - open)));
+
+  /* Field 3, the state, is one character; fields count from there. */
+  p = close + 3;
+  for (guint field = 4; field <= 24; field++)
+    {
+      guint64 value;
+
+      if (*p == '\0')
+        return FALSE;
+      value = next_field (&p);
+      switch (field)
+        {
+        case 4: reading->ppid = (GPid) value; break;
+        case 14: utime = value; break;
+        case 15: stime = value; break;
+        case 22: reading->start_time = value; break;
+        case 24: rss = value; break;
+        default: break;
+        }
+    }
+
+  reading->rtime = utime + stime;
+  reading->frequency = clock_ticks;
+  reading->rss = rss * (guint64) page_size;
+  return TRUE;
+}
+
+/* A descendant's figures now, from its /proc/PID/stat (opened the first
+ * time); FALSE once the process is gone. A process opened afresh must be
+ * a child of @parent, or its pid has gone to another process meanwhile. */
+static gboolean
+proc_read_stat (Proc    *proc,
+                GPid     parent,
+                Reading *reading)
+{
+  gboolean fresh = proc->fd < 0;
+  char buf[1024];
+
+  if (!proc_open (proc, "stat") || !proc_pread (proc, buf, sizeof buf))
+    return FALSE;
+  reading->pid = proc->pid;
+  if (!parse_stat (buf, reading) || (fresh && reading->ppid != parent))
+    {
+      proc_gone (proc);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A worker's (or Cohort's own) figures now: CPU time from its CPU clock,
+ * in ns, which costs one cheap system call; resident memory from
+ * /proc/PID/statm, read only when the clock says the process has run
+ * since the last full read (*@full then), or every FULL_READ_TICKS. The
+ * caller makes sure the pid is still the worker's. FALSE once it is gone. */
+static gboolean
+proc_read_worker (Proc     *proc,
+                  guint     tick,
+                  Reading  *reading,
+                  gboolean *full)
+{
+  struct timespec ts;
+  guint64 ns;
+
+  if (proc->gone || clock_gettime (proc->clock, &ts) != 0)
+    {
+      proc_gone (proc);
+      return FALSE;
+    }
+  ns = (guint64) ts.tv_sec * 1000000000 + (guint64) ts.tv_nsec;
+
+  *full = proc->full_tick == 0 || ns != proc->ns || tick - proc->full_tick >= FULL_READ_TICKS;
+  if (*full)
+    {
+      char buf[256];
+      const char *p = buf;
+
+      if (!proc_open (proc, "statm") || !proc_pread (proc, buf, sizeof buf))
+        return FALSE;
+      next_field (&p);   /* the size; the resident pages come next */
+      proc->rss = next_field (&p) * (guint64) page_size;
+      proc->ns = ns;
+      proc->full_tick = tick;
+    }
+
+  memset (reading, 0, sizeof *reading);
+  reading->pid = proc->pid;
+  reading->start_time = 1;   /* the pid is checked by the caller */
+  reading->rtime = ns;
+  reading->frequency = 1000000000;
+  reading->rss = proc->rss;
+  return TRUE;
+}
+
+/* The pids of @proc's children, as forked by its main thread (Node's
+ * child_process, Python's multiprocessing and the usual forking servers
+ * fork from there), into @pids; how many. */
+static guint
+proc_read_children (Proc *proc,
+                    GPid *pids,
+                    guint max)
+{
+  char text[4096];
+  const char *p;
+  guint n_pids = 0;
+  ssize_t n;
+
+  if (proc->fd < 0)
+    return 0;
+  if (proc->children_fd < 0)
+    {
+      char path[80];
+
+      g_snprintf (path, sizeof path, "/proc/%d/task/%d/children", proc->pid, proc->pid);
+      proc->children_fd = open (path, O_RDONLY | O_CLOEXEC);
+      if (proc->children_fd < 0)
+        return 0;
+    }
+  n = pread (proc->children_fd, text, sizeof text - 1, 0);
+  if (n <= 0)
+    return 0;
+  text[n] = '\0';
+
+  for (p = text; *p != '\0' && n_pids < max;)
+    {
+      guint64 pid = next_field (&p);
+
+      if (pid > 0)
+        pids[n_pids++] = (GPid) pid;
+    }
+  return n_pids;
+}
+
+/* The main thread */
+
 typedef struct
 {
   CohortSeries *series[COHORT_N_METRICS];
-  CpuMark       cpu;            /* the process, or a thread (pid 0, rtime in ns) */
-  GHashTable   *child_marks;    /* pid → CpuMark */
+  Proc          proc;           /* the worker's process; for a thread, only its CpuMark (ns) */
+  GHashTable   *descendants;    /* pid → Proc */
   guint64       counters[4];    /* messages and bytes, in and out */
   gint64        counters_mono;
   GPtrArray    *children;       /* CohortProcessSample, the last sample */
@@ -401,14 +398,13 @@ struct _CohortSampler
   guint             history_s;
   gboolean          watched;
   guint             tick_source;
-  gint64            expected_tick;
-  gboolean          in_flight;
+  guint             tick;        /* samples taken */
 
   GHashTable       *slots;       /* "cluster/id" → Slot */
   GHashTable       *clusters;    /* cluster name → CohortSeries *[COHORT_N_METRICS] */
   GHashTable       *tasks;       /* thread cluster name → CohortSeries *[COHORT_N_TASK_METRICS] */
   CohortSeries     *self_series[COHORT_N_SELF_METRICS];
-  CpuMark           self_cpu;
+  Proc              self_proc;
   GQueue            events;
 };
 
@@ -458,6 +454,15 @@ capacity (CohortSampler *self)
   return MAX (2, self->history_s * 1000 / self->interval_ms);
 }
 
+/* A slot whose worker no longer runs lets go of its processes. */
+static void
+slot_release (Slot *slot)
+{
+  proc_reset (&slot->proc, 0);
+  g_ptr_array_set_size (slot->children, 0);
+  g_hash_table_remove_all (slot->descendants);
+}
+
 static void
 slot_free (gpointer data)
 {
@@ -465,7 +470,8 @@ slot_free (gpointer data)
 
   for (guint i = 0; i < COHORT_N_METRICS; i++)
     cohort_series_unref (slot->series[i]);
-  g_hash_table_unref (slot->child_marks);
+  proc_close (&slot->proc);
+  g_hash_table_unref (slot->descendants);
   g_ptr_array_unref (slot->children);
   g_free (slot);
 }
@@ -490,23 +496,32 @@ task_series_free (gpointer data)
   g_free (series);
 }
 
+/* Every tick looks up every worker's slot: the key is built on the stack. */
 static Slot *
 lookup_slot (CohortSampler *self,
              const char    *cluster,
              guint          id,
              gboolean       create)
 {
-  g_autofree char *key = g_strdup_printf ("%s/%u", cluster, id);
-  Slot *slot = g_hash_table_lookup (self->slots, key);
+  char buf[128];
+  g_autofree char *long_key = NULL;
+  const char *key = buf;
+  Slot *slot;
 
+  if ((gsize) g_snprintf (buf, sizeof buf, "%s/%u", cluster, id) >= sizeof buf)
+    key = long_key = g_strdup_printf ("%s/%u", cluster, id);
+
+  slot = g_hash_table_lookup (self->slots, key);
   if (slot == NULL && create)
     {
       slot = g_new0 (Slot, 1);
       for (guint i = 0; i < COHORT_N_METRICS; i++)
         slot->series[i] = cohort_series_new (capacity (self));
-      slot->child_marks = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+      slot->proc.fd = -1;
+      slot->proc.children_fd = -1;
+      slot->descendants = g_hash_table_new_full (NULL, NULL, NULL, proc_free);
       slot->children = g_ptr_array_new_with_free_func ((GDestroyNotify) cohort_process_sample_free);
-      g_hash_table_insert (self->slots, g_steal_pointer (&key), slot);
+      g_hash_table_insert (self->slots, g_strdup (key), slot);
     }
   return slot;
 }
@@ -565,65 +580,73 @@ cpu_percent (CpuMark       *mark,
   return percent;
 }
 
-static const Reading *
-find_reading (Request *request,
-              GPid     pid,
-              GArray **tree)
-{
-  for (guint i = 0; i < request->pids->len; i++)
-    if (g_array_index (request->pids, GPid, i) == pid)
-      {
-        *tree = g_ptr_array_index (request->trees, i);
-        return &g_array_index (request->readings, Reading, i);
-      }
-  *tree = NULL;
-  return NULL;
-}
-
+/* The worker's descendants, breadth first, each read through its own
+ * descriptors; their sum goes into the tree figures. Processes no longer
+ * among them are let go. */
 static void
-sample_tree (Slot          *slot,
-             GArray        *tree,
+sample_tree (CohortSampler *self,
+             Slot          *slot,
              gint64         mono,
              double        *tree_cpu,
              guint64       *tree_rss)
 {
-  g_autoptr(GHashTable) seen = g_hash_table_new (NULL, NULL);
+  GPid pids[MAX_DESCENDANTS];
+  GPid parents[MAX_DESCENDANTS];
+  guint n_pids;
+  guint n_seen = 0;
 
   g_ptr_array_set_size (slot->children, 0);
-  for (guint i = 0; tree != NULL && i < tree->len; i++)
+  n_pids = proc_read_children (&slot->proc, pids, MAX_DESCENDANTS);
+  for (guint i = 0; i < n_pids; i++)
+    parents[i] = slot->proc.pid;
+
+  for (guint i = 0; i < n_pids; i++)
     {
-      const Reading *reading = &g_array_index (tree, Reading, i);
-      CpuMark *mark = g_hash_table_lookup (slot->child_marks, GINT_TO_POINTER (reading->pid));
-      CohortProcessSample *sample = g_new0 (CohortProcessSample, 1);
+      Proc *proc = g_hash_table_lookup (slot->descendants, GINT_TO_POINTER (pids[i]));
+      CohortProcessSample *sample;
+      Reading reading;
+      guint n_more;
 
-      if (mark == NULL)
+      if (proc == NULL)
         {
-          mark = g_new0 (CpuMark, 1);
-          g_hash_table_insert (slot->child_marks, GINT_TO_POINTER (reading->pid), mark);
+          proc = proc_new (pids[i]);
+          g_hash_table_insert (slot->descendants, GINT_TO_POINTER (pids[i]), proc);
         }
-      sample->pid = reading->pid;
-      sample->ppid = reading->ppid;
-      sample->cpu = cpu_percent (mark, reading, mono);
-      sample->rss = reading->rss;
-      sample->command = g_strdup (reading->command);
-      g_ptr_array_add (slot->children, sample);
-      g_hash_table_add (seen, GINT_TO_POINTER (reading->pid));
+      else if (proc->tick == self->tick)
+        continue;   /* listed twice: it changed parents meanwhile */
+      proc->tick = self->tick;
+      n_seen++;
+      if (!proc_read_stat (proc, parents[i], &reading))
+        continue;
 
+      sample = g_new0 (CohortProcessSample, 1);
+      sample->pid = reading.pid;
+      sample->ppid = reading.ppid;
+      sample->cpu = cpu_percent (&proc->cpu, &reading, mono);
+      sample->rss = reading.rss;
+      sample->command = g_strdup (reading.command);
+      g_ptr_array_add (slot->children, sample);
       if (!isnan (sample->cpu))
         *tree_cpu += sample->cpu;
-      *tree_rss += reading->rss;
+      *tree_rss += reading.rss;
+
+      n_more = proc_read_children (proc, pids + n_pids, MAX_DESCENDANTS - n_pids);
+      for (guint j = n_pids; j < n_pids + n_more; j++)
+        parents[j] = proc->pid;
+      n_pids += n_more;
     }
 
-  /* Forget the children that are gone. */
-  {
-    GHashTableIter iter;
-    gpointer key;
+  /* Forget the descendants that are gone. */
+  if (g_hash_table_size (slot->descendants) > n_seen)
+    {
+      GHashTableIter iter;
+      gpointer value;
 
-    g_hash_table_iter_init (&iter, slot->child_marks);
-    while (g_hash_table_iter_next (&iter, &key, NULL))
-      if (!g_hash_table_contains (seen, key))
-        g_hash_table_iter_remove (&iter);
-  }
+      g_hash_table_iter_init (&iter, slot->descendants);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        if (((Proc *) value)->tick != self->tick)
+          g_hash_table_iter_remove (&iter);
+    }
 }
 
 /* A thread cluster's queue and task times; gaps while it is stopped. */
@@ -651,13 +674,58 @@ sample_tasks (CohortSampler *self,
     cohort_series_push (series[i], wall, values[i]);
 }
 
-/* One worker's figures from the request's readings (or, for a thread, from
- * its own clock), pushed into its series. */
+/* A process worker's own figures and its tree's. */
+static void
+sample_process (CohortSampler *self,
+                Slot          *slot,
+                GPid           pid,
+                gint64         mono,
+                double        *values)
+{
+  Reading reading;
+  gboolean full;
+  double tree_cpu;
+  guint64 tree_rss;
+
+  if (pid != slot->proc.pid)
+    {
+      proc_reset (&slot->proc, pid);
+      g_hash_table_remove_all (slot->descendants);
+    }
+  slot->proc.tick = self->tick;
+  /* A worker that has exited and been reaped may still show its pid for a
+   * while (its group is being stopped), and the pid may by now be another
+   * process's: only a pid that the reaper still tracks, unreaped, is the
+   * worker's for sure. */
+  if (pid <= 0 || !cohort_reaper_is_tracked (pid) ||
+      !proc_read_worker (&slot->proc, self->tick, &reading, &full))
+    {
+      slot_release (slot);
+      return;
+    }
+
+  values[COHORT_METRIC_CPU] = cpu_percent (&slot->proc.cpu, &reading, mono);
+  values[COHORT_METRIC_RSS] = reading.rss;
+  tree_cpu = isnan (values[COHORT_METRIC_CPU]) ? 0 : values[COHORT_METRIC_CPU];
+  tree_rss = reading.rss;
+  /* A worker that has not run since its last full read cannot have forked
+   * or reaped a child: unless it has descendants to read, nothing is. */
+  if (full || g_hash_table_size (slot->descendants) > 0)
+    sample_tree (self, slot, mono, &tree_cpu, &tree_rss);
+  if (slot->children->len > 0)
+    {
+      values[COHORT_METRIC_TREE_CPU] = tree_cpu;
+      values[COHORT_METRIC_TREE_RSS] = tree_rss;
+    }
+}
+
+/* One worker's figures, read now, pushed into its slot's series. */
 static void
 sample_worker (CohortSampler *self,
                CohortCluster *cluster,
                CohortWorker  *worker,
-               Request       *request,
+               gint64         mono,
+               gint64         wall,
                double        *values)
 {
   Slot *slot = lookup_slot (self, cohort_cluster_get_name (cluster), cohort_worker_get_id (worker), TRUE);
@@ -675,34 +743,15 @@ sample_worker (CohortSampler *self,
   if (cohort_worker_is_running (worker))
     {
       if (COHORT_IS_PROCESS_WORKER (worker))
-        {
-          GPid pid = cohort_process_worker_get_pid (COHORT_PROCESS_WORKER (worker));
-          GArray *tree = NULL;
-          const Reading *reading = pid > 0 ? find_reading (request, pid, &tree) : NULL;
-
-          if (reading != NULL && reading->ok)
-            {
-              double tree_cpu;
-              guint64 tree_rss;
-
-              values[COHORT_METRIC_CPU] = cpu_percent (&slot->cpu, reading, request->mono);
-              values[COHORT_METRIC_RSS] = reading->rss;
-              tree_cpu = isnan (values[COHORT_METRIC_CPU]) ? 0 : values[COHORT_METRIC_CPU];
-              tree_rss = reading->rss;
-              sample_tree (slot, tree, request->mono, &tree_cpu, &tree_rss);
-              if (slot->children->len > 0)
-                {
-                  values[COHORT_METRIC_TREE_CPU] = tree_cpu;
-                  values[COHORT_METRIC_TREE_RSS] = tree_rss;
-                }
-            }
-        }
+        sample_process (self, slot, cohort_process_worker_get_pid (COHORT_PROCESS_WORKER (worker)),
+                        mono, values);
       else if (COHORT_IS_THREAD_WORKER (worker))
         {
           CohortThreadWorker *thread = COHORT_THREAD_WORKER (worker);
           gint64 ns = cohort_thread_worker_get_cpu_time (thread);
           Reading reading = { 0 };
 
+          slot->proc.tick = self->tick;
           if (ns >= 0)
             {
               /* The thread's clock, in ns, as if it were ticks. */
@@ -710,54 +759,72 @@ sample_worker (CohortSampler *self,
               reading.start_time = 1;
               reading.rtime = (guint64) ns;
               reading.frequency = 1000000000;
-              values[COHORT_METRIC_CPU] = cpu_percent (&slot->cpu, &reading, request->mono);
+              values[COHORT_METRIC_CPU] = cpu_percent (&slot->proc.cpu, &reading, mono);
             }
           values[COHORT_METRIC_RSS] = cohort_thread_worker_get_memory (thread);
         }
 
-      dt = (request->mono - slot->counters_mono) / (double) G_USEC_PER_SEC;
+      dt = (mono - slot->counters_mono) / (double) G_USEC_PER_SEC;
       if (slot->counters_mono > 0 && dt > 0)
         for (guint i = 0; i < 4; i++)
           values[COHORT_METRIC_MESSAGES_IN + i] =
             counters[i] >= slot->counters[i] ? (counters[i] - slot->counters[i]) / dt : 0;
     }
   else
-    {
-      memset (&slot->cpu, 0, sizeof slot->cpu);
-      g_ptr_array_set_size (slot->children, 0);
-      g_hash_table_remove_all (slot->child_marks);
-    }
+    slot_release (slot);
 
   memcpy (slot->counters, counters, sizeof counters);
-  slot->counters_mono = request->mono;
+  slot->counters_mono = mono;
 
   for (guint i = 0; i < COHORT_N_METRICS; i++)
-    cohort_series_push (slot->series[i], request->wall, values[i]);
+    cohort_series_push (slot->series[i], wall, values[i]);
 }
 
-static gboolean
-reading_ready_cb (gpointer data)
+/* Slots no worker spoke for this tick (scaled down, removed, or between
+ * a reload's workers) let go of their processes' descriptors. */
+static void
+release_unsampled (CohortSampler *self,
+                   guint          n_sampled)
 {
-  Request *request = data;
-  CohortSampler *self = request->sampler;
-  GListModel *clusters;
+  GHashTableIter iter;
+  gpointer value;
+
+  if (g_hash_table_size (self->slots) <= n_sampled)
+    return;
+  g_hash_table_iter_init (&iter, self->slots);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Slot *slot = value;
+
+      if (slot->proc.tick != self->tick && slot->proc.fd >= 0)
+        slot_release (slot);
+    }
+}
+
+static void
+sample (CohortSampler *self)
+{
+  gint64 mono = g_get_monotonic_time ();
+  gint64 wall = g_get_real_time ();
+  GListModel *clusters = cohort_supervisor_get_clusters (self->supervisor);
+  guint n_clusters = g_list_model_get_n_items (clusters);
+  guint n_sampled = 0;
   double task_cpu = 0;
+  Reading reading;
+  gboolean full;
 
-  self->in_flight = FALSE;
-  if (self->supervisor == NULL)
-    return G_SOURCE_REMOVE;
-
-  clusters = cohort_supervisor_get_clusters (self->supervisor);
-  for (guint i = 0; i < g_list_model_get_n_items (clusters); i++)
+  self->tick++;
+  for (guint i = 0; i < n_clusters; i++)
     {
       g_autoptr(CohortCluster) cluster = g_list_model_get_item (clusters, i);
       gboolean threads = cohort_cluster_get_spec (cluster)->kind == COHORT_CLUSTER_KIND_THREADS;
       GListModel *workers = cohort_cluster_get_workers (cluster);
+      guint n_workers = g_list_model_get_n_items (workers);
       CohortSeries **totals = lookup_cluster_series (self, cohort_cluster_get_name (cluster), TRUE);
       double sums[COHORT_N_METRICS] = { 0 };
       guint counted[COHORT_N_METRICS] = { 0 };
 
-      for (guint j = 0; j < g_list_model_get_n_items (workers); j++)
+      for (guint j = 0; j < n_workers; j++)
         {
           g_autoptr(CohortWorker) worker = g_list_model_get_item (workers, j);
           double values[COHORT_N_METRICS];
@@ -766,7 +833,8 @@ reading_ready_cb (gpointer data)
            * worker retiring from a slot no longer speaks for it. */
           if (_cohort_worker_get_incoming (worker) || _cohort_worker_get_retiring (worker))
             continue;
-          sample_worker (self, cluster, worker, request, values);
+          sample_worker (self, cluster, worker, mono, wall, values);
+          n_sampled++;
           if (threads && !isnan (values[COHORT_METRIC_CPU]))
             task_cpu += values[COHORT_METRIC_CPU];
           for (guint m = 0; m < COHORT_N_METRICS; m++)
@@ -777,26 +845,24 @@ reading_ready_cb (gpointer data)
               }
         }
       for (guint m = 0; m < COHORT_N_METRICS; m++)
-        cohort_series_push (totals[m], request->wall, counted[m] > 0 ? sums[m] : NAN);
+        cohort_series_push (totals[m], wall, counted[m] > 0 ? sums[m] : NAN);
       if (threads)
-        sample_tasks (self, cluster, request->wall);
+        sample_tasks (self, cluster, wall);
     }
+  release_unsampled (self, n_sampled);
 
   /* Cohort's own work: its thread clusters' tasks are theirs. */
-  if (request->self.ok)
+  if (proc_read_worker (&self->self_proc, self->tick, &reading, &full))
     {
-      double cpu = cpu_percent (&self->self_cpu, &request->self, request->mono);
+      double cpu = cpu_percent (&self->self_proc.cpu, &reading, mono);
 
-      cohort_series_push (self->self_series[COHORT_SELF_CPU], request->wall,
+      cohort_series_push (self->self_series[COHORT_SELF_CPU], wall,
                           isnan (cpu) ? NAN : MAX (0, cpu - task_cpu));
-      cohort_series_push (self->self_series[COHORT_SELF_RSS], request->wall, request->self.rss);
+      cohort_series_push (self->self_series[COHORT_SELF_RSS], wall, reading.rss);
     }
 
   g_signal_emit (self, signals[SAMPLED], 0);
-  return G_SOURCE_REMOVE;
 }
-
-static void schedule (CohortSampler *self);
 
 /* The timer's lateness is the main loop's lag: how long something else
  * held it when the tick was due. */
@@ -804,14 +870,12 @@ static gboolean
 tick_cb (gpointer data)
 {
   CohortSampler *self = data;
-  gint64 now = g_get_monotonic_time ();
-  double lag_ms = MAX (0, now - self->expected_tick) / 1000.0;
+  gint64 due = g_source_get_ready_time (g_main_current_source ());
+  double lag_ms = MAX (0, g_get_monotonic_time () - due) / 1000.0;
 
-  self->tick_source = 0;
   cohort_series_push (self->self_series[COHORT_SELF_LAG], g_get_real_time (), lag_ms);
   cohort_sampler_sample_now (self);
-  schedule (self);
-  return G_SOURCE_REMOVE;
+  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -822,60 +886,29 @@ schedule (CohortSampler *self)
   if (!self->watched)
     interval = MIN (MAX_INTERVAL_MS, interval * UNWATCHED_FACTOR);
   g_clear_handle_id (&self->tick_source, g_source_remove);
-  self->expected_tick = g_get_monotonic_time () + (gint64) interval * 1000;
-  self->tick_source = g_timeout_add_full (G_PRIORITY_DEFAULT, interval, tick_cb, self, NULL);
+  /* Whole seconds: GLib fires it with Cohort's other once-a-second
+   * timers, in one wake-up. */
+  if (interval % 1000 == 0)
+    self->tick_source = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, interval / 1000, tick_cb, self, NULL);
+  else
+    self->tick_source = g_timeout_add_full (G_PRIORITY_DEFAULT, interval, tick_cb, self, NULL);
   g_source_set_name_by_id (self->tick_source, "[cohort] sampler tick");
 }
 
 /**
  * cohort_sampler_sample_now:
  *
- * Asks for a sample at once (the next tick stays where it was). Skipped
- * while the previous one is still being read.
+ * Takes a sample at once ("sampled" is emitted before this returns); the
+ * next tick stays where it was.
  */
 void
 cohort_sampler_sample_now (CohortSampler *self)
 {
-  Request *request;
-  GListModel *clusters;
-
   g_return_if_fail (COHORT_IS_SAMPLER (self));
 
-  if (self->in_flight || self->supervisor == NULL)
+  if (self->supervisor == NULL)
     return;
-
-  request = g_new0 (Request, 1);
-  request->sampler = g_object_ref (self);
-  request->context = g_main_context_ref_thread_default ();
-  request->mono = g_get_monotonic_time ();
-  request->wall = g_get_real_time ();
-  request->pids = g_array_new (FALSE, FALSE, sizeof (GPid));
-  request->readings = g_array_new (FALSE, TRUE, sizeof (Reading));
-  /* NULL for a process that could not be read (it may have just exited). */
-  request->trees = g_ptr_array_new_with_free_func (free_tree);
-
-  clusters = cohort_supervisor_get_clusters (self->supervisor);
-  for (guint i = 0; i < g_list_model_get_n_items (clusters); i++)
-    {
-      g_autoptr(CohortCluster) cluster = g_list_model_get_item (clusters, i);
-      GListModel *workers = cohort_cluster_get_workers (cluster);
-
-      for (guint j = 0; j < g_list_model_get_n_items (workers); j++)
-        {
-          g_autoptr(CohortWorker) worker = g_list_model_get_item (workers, j);
-          GPid pid;
-
-          if (!COHORT_IS_PROCESS_WORKER (worker))
-            continue;
-          pid = cohort_process_worker_get_pid (COHORT_PROCESS_WORKER (worker));
-          if (pid > 0)
-            g_array_append_val (request->pids, pid);
-        }
-    }
-
-  self->in_flight = TRUE;
-  ensure_thread ();
-  g_async_queue_push (requests, request);
+  sample (self);
 }
 
 /* Events */
@@ -978,6 +1011,7 @@ cohort_sampler_finalize (GObject *object)
   g_hash_table_unref (self->tasks);
   for (guint i = 0; i < COHORT_N_SELF_METRICS; i++)
     cohort_series_unref (self->self_series[i]);
+  proc_close (&self->self_proc);
   g_queue_clear_full (&self->events, (GDestroyNotify) cohort_event_free);
 
   G_OBJECT_CLASS (cohort_sampler_parent_class)->finalize (object);
@@ -990,6 +1024,11 @@ cohort_sampler_class_init (CohortSamplerClass *klass)
 
   object_class->dispose = cohort_sampler_dispose;
   object_class->finalize = cohort_sampler_finalize;
+
+  clock_ticks = sysconf (_SC_CLK_TCK);
+  if (clock_ticks <= 0)
+    clock_ticks = 100;
+  page_size = sysconf (_SC_PAGESIZE);
 
   /**
    * CohortSampler::sampled:
@@ -1012,6 +1051,10 @@ cohort_sampler_init (CohortSampler *self)
   self->tasks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, task_series_free);
   for (guint i = 0; i < COHORT_N_SELF_METRICS; i++)
     self->self_series[i] = cohort_series_new (capacity (self));
+  self->self_proc.fd = -1;
+  self->self_proc.children_fd = -1;
+  self->self_proc.pid = getpid ();
+  self->self_proc.clock = CLOCK_PROCESS_CPUTIME_ID;
   g_queue_init (&self->events);
 }
 
