@@ -481,10 +481,18 @@ run_repeat (CohortThreadWorker *self,
   guint id = cohort_worker_get_id (COHORT_WORKER (self));
   g_autoptr(JsonNode) node = json_from_string (spec->arguments, NULL);
   g_autoptr(GError) args_error = NULL;
-  g_autoptr(CohortTaskArgs) args = cohort_task_args_new (spec->task, node, &args_error);
+  g_autoptr(CohortTaskArgs) args = NULL;
   gint64 last_report = g_get_monotonic_time ();
   guint64 done = 0;
   double last_run_ms = 0;
+
+  /* Checked once: a profile with errors starts nothing, but an error here
+   * is every run's, reported like a failing task. */
+  if (spec->task != NULL)
+    args = cohort_task_args_new (spec->task, node, &args_error);
+  else
+    g_set_error_literal (&args_error, COHORT_TASK_ERROR, COHORT_TASK_ERROR_UNKNOWN_TASK,
+                         _("Repeat=true needs a Task to repeat"));
 
   while (!g_atomic_int_get (&self->stop))
     {
