@@ -383,11 +383,21 @@ typedef struct
 {
   CohortSeries *series[COHORT_N_METRICS];
   Proc          proc;           /* the worker's process; for a thread, only its CpuMark (ns) */
-  GHashTable   *descendants;    /* pid → Proc */
+  GHashTable   *descendants;    /* pid → Proc; NULL when it has none */
   guint64       counters[4];    /* messages and bytes, in and out */
   gint64        counters_mono;
   GPtrArray    *children;       /* CohortProcessSample, the last sample */
 } Slot;
+
+typedef struct
+{
+  CohortSeries *totals[COHORT_N_METRICS];
+  /* Its slots by worker id, so that a tick finds them without building
+   * and hashing keys; borrowed from the sampler's slots, and refilled
+   * whenever slots are removed or renamed (the generation changes). */
+  GPtrArray    *slots;
+  guint         generation;
+} ClusterState;
 
 struct _CohortSampler
 {
@@ -401,7 +411,8 @@ struct _CohortSampler
   guint             tick;        /* samples taken */
 
   GHashTable       *slots;       /* "cluster/id" → Slot */
-  GHashTable       *clusters;    /* cluster name → CohortSeries *[COHORT_N_METRICS] */
+  guint             generation;  /* of the slots: changes when some are removed or renamed */
+  GHashTable       *clusters;    /* cluster name → ClusterState */
   GHashTable       *tasks;       /* thread cluster name → CohortSeries *[COHORT_N_TASK_METRICS] */
   CohortSeries     *self_series[COHORT_N_SELF_METRICS];
   Proc              self_proc;
@@ -460,7 +471,7 @@ slot_release (Slot *slot)
 {
   proc_reset (&slot->proc, 0);
   g_ptr_array_set_size (slot->children, 0);
-  g_hash_table_remove_all (slot->descendants);
+  g_clear_pointer (&slot->descendants, g_hash_table_unref);
 }
 
 static void
@@ -471,19 +482,20 @@ slot_free (gpointer data)
   for (guint i = 0; i < COHORT_N_METRICS; i++)
     cohort_series_unref (slot->series[i]);
   proc_close (&slot->proc);
-  g_hash_table_unref (slot->descendants);
+  g_clear_pointer (&slot->descendants, g_hash_table_unref);
   g_ptr_array_unref (slot->children);
   g_free (slot);
 }
 
 static void
-cluster_series_free (gpointer data)
+cluster_state_free (gpointer data)
 {
-  CohortSeries **series = data;
+  ClusterState *state = data;
 
   for (guint i = 0; i < COHORT_N_METRICS; i++)
-    cohort_series_unref (series[i]);
-  g_free (series);
+    cohort_series_unref (state->totals[i]);
+  g_ptr_array_unref (state->slots);
+  g_free (state);
 }
 
 static void
@@ -496,7 +508,6 @@ task_series_free (gpointer data)
   g_free (series);
 }
 
-/* Every tick looks up every worker's slot: the key is built on the stack. */
 static Slot *
 lookup_slot (CohortSampler *self,
              const char    *cluster,
@@ -519,28 +530,53 @@ lookup_slot (CohortSampler *self,
         slot->series[i] = cohort_series_new (capacity (self));
       slot->proc.fd = -1;
       slot->proc.children_fd = -1;
-      slot->descendants = g_hash_table_new_full (NULL, NULL, NULL, proc_free);
       slot->children = g_ptr_array_new_with_free_func ((GDestroyNotify) cohort_process_sample_free);
       g_hash_table_insert (self->slots, g_strdup (key), slot);
     }
   return slot;
 }
 
-static CohortSeries **
-lookup_cluster_series (CohortSampler *self,
-                       const char    *cluster,
-                       gboolean       create)
+static ClusterState *
+lookup_cluster (CohortSampler *self,
+                const char    *cluster,
+                gboolean       create)
 {
-  CohortSeries **series = g_hash_table_lookup (self->clusters, cluster);
+  ClusterState *state = g_hash_table_lookup (self->clusters, cluster);
 
-  if (series == NULL && create)
+  if (state == NULL && create)
     {
-      series = g_new0 (CohortSeries *, COHORT_N_METRICS);
+      state = g_new0 (ClusterState, 1);
       for (guint i = 0; i < COHORT_N_METRICS; i++)
-        series[i] = cohort_series_new (capacity (self));
-      g_hash_table_insert (self->clusters, g_strdup (cluster), series);
+        state->totals[i] = cohort_series_new (capacity (self));
+      state->slots = g_ptr_array_new ();
+      state->generation = self->generation;
+      g_hash_table_insert (self->clusters, g_strdup (cluster), state);
     }
-  return series;
+  return state;
+}
+
+/* The slot of worker @id of @cluster, whose state is @state. */
+static Slot *
+cluster_slot (CohortSampler *self,
+              ClusterState  *state,
+              const char    *cluster,
+              guint          id)
+{
+  Slot *slot;
+
+  if (state->generation != self->generation)
+    {
+      g_ptr_array_set_size (state->slots, 0);
+      state->generation = self->generation;
+    }
+  if (id < state->slots->len && (slot = g_ptr_array_index (state->slots, id)) != NULL)
+    return slot;
+
+  slot = lookup_slot (self, cluster, id, TRUE);
+  if (id >= state->slots->len)
+    g_ptr_array_set_size (state->slots, id + 1);
+  g_ptr_array_index (state->slots, id) = slot;
+  return slot;
 }
 
 static CohortSeries **
@@ -602,11 +638,14 @@ sample_tree (CohortSampler *self,
 
   for (guint i = 0; i < n_pids; i++)
     {
-      Proc *proc = g_hash_table_lookup (slot->descendants, GINT_TO_POINTER (pids[i]));
+      Proc *proc;
       CohortProcessSample *sample;
       Reading reading;
       guint n_more;
 
+      if (slot->descendants == NULL)
+        slot->descendants = g_hash_table_new_full (NULL, NULL, NULL, proc_free);
+      proc = g_hash_table_lookup (slot->descendants, GINT_TO_POINTER (pids[i]));
       if (proc == NULL)
         {
           proc = proc_new (pids[i]);
@@ -637,7 +676,7 @@ sample_tree (CohortSampler *self,
     }
 
   /* Forget the descendants that are gone. */
-  if (g_hash_table_size (slot->descendants) > n_seen)
+  if (slot->descendants != NULL && g_hash_table_size (slot->descendants) > n_seen)
     {
       GHashTableIter iter;
       gpointer value;
@@ -647,6 +686,8 @@ sample_tree (CohortSampler *self,
         if (((Proc *) value)->tick != self->tick)
           g_hash_table_iter_remove (&iter);
     }
+  if (n_seen == 0)
+    g_clear_pointer (&slot->descendants, g_hash_table_unref);
 }
 
 /* A thread cluster's queue and task times; gaps while it is stopped. */
@@ -690,7 +731,7 @@ sample_process (CohortSampler *self,
   if (pid != slot->proc.pid)
     {
       proc_reset (&slot->proc, pid);
-      g_hash_table_remove_all (slot->descendants);
+      g_clear_pointer (&slot->descendants, g_hash_table_unref);
     }
   slot->proc.tick = self->tick;
   /* A worker that has exited and been reaped may still show its pid for a
@@ -710,7 +751,7 @@ sample_process (CohortSampler *self,
   tree_rss = reading.rss;
   /* A worker that has not run since its last full read cannot have forked
    * or reaped a child: unless it has descendants to read, nothing is. */
-  if (full || g_hash_table_size (slot->descendants) > 0)
+  if (full || slot->descendants != NULL)
     sample_tree (self, slot, mono, &tree_cpu, &tree_rss);
   if (slot->children->len > 0)
     {
@@ -722,13 +763,12 @@ sample_process (CohortSampler *self,
 /* One worker's figures, read now, pushed into its slot's series. */
 static void
 sample_worker (CohortSampler *self,
-               CohortCluster *cluster,
+               Slot          *slot,
                CohortWorker  *worker,
                gint64         mono,
                gint64         wall,
                double        *values)
 {
-  Slot *slot = lookup_slot (self, cohort_cluster_get_name (cluster), cohort_worker_get_id (worker), TRUE);
   guint64 counters[4];
   double dt;
 
@@ -820,7 +860,8 @@ sample (CohortSampler *self)
       gboolean threads = cohort_cluster_get_spec (cluster)->kind == COHORT_CLUSTER_KIND_THREADS;
       GListModel *workers = cohort_cluster_get_workers (cluster);
       guint n_workers = g_list_model_get_n_items (workers);
-      CohortSeries **totals = lookup_cluster_series (self, cohort_cluster_get_name (cluster), TRUE);
+      const char *name = cohort_cluster_get_name (cluster);
+      ClusterState *state = lookup_cluster (self, name, TRUE);
       double sums[COHORT_N_METRICS] = { 0 };
       guint counted[COHORT_N_METRICS] = { 0 };
 
@@ -833,7 +874,8 @@ sample (CohortSampler *self)
            * worker retiring from a slot no longer speaks for it. */
           if (_cohort_worker_get_incoming (worker) || _cohort_worker_get_retiring (worker))
             continue;
-          sample_worker (self, cluster, worker, mono, wall, values);
+          sample_worker (self, cluster_slot (self, state, name, cohort_worker_get_id (worker)),
+                         worker, mono, wall, values);
           n_sampled++;
           if (threads && !isnan (values[COHORT_METRIC_CPU]))
             task_cpu += values[COHORT_METRIC_CPU];
@@ -845,7 +887,7 @@ sample (CohortSampler *self)
               }
         }
       for (guint m = 0; m < COHORT_N_METRICS; m++)
-        cohort_series_push (totals[m], wall, counted[m] > 0 ? sums[m] : NAN);
+        cohort_series_push (state->totals[m], wall, counted[m] > 0 ? sums[m] : NAN);
       if (threads)
         sample_tasks (self, cluster, wall);
     }
@@ -1047,7 +1089,7 @@ cohort_sampler_init (CohortSampler *self)
   self->history_s = DEFAULT_HISTORY_S;
   self->watched = TRUE;
   self->slots = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, slot_free);
-  self->clusters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, cluster_series_free);
+  self->clusters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, cluster_state_free);
   self->tasks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, task_series_free);
   for (guint i = 0; i < COHORT_N_SELF_METRICS; i++)
     self->self_series[i] = cohort_series_new (capacity (self));
@@ -1100,7 +1142,7 @@ resize_all (CohortSampler *self)
   g_hash_table_iter_init (&iter, self->clusters);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     for (guint i = 0; i < COHORT_N_METRICS; i++)
-      cohort_series_resize (((CohortSeries **) value)[i], n);
+      cohort_series_resize (((ClusterState *) value)->totals[i], n);
   g_hash_table_iter_init (&iter, self->tasks);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     for (guint i = 0; i < COHORT_N_TASK_METRICS; i++)
@@ -1187,13 +1229,13 @@ cohort_sampler_get_cluster_series (CohortSampler *self,
                                    const char    *cluster,
                                    CohortMetric   metric)
 {
-  CohortSeries **series;
+  ClusterState *state;
 
   g_return_val_if_fail (COHORT_IS_SAMPLER (self), NULL);
   g_return_val_if_fail (metric < COHORT_N_METRICS, NULL);
 
-  series = lookup_cluster_series (self, cluster, FALSE);
-  return series != NULL ? series[metric] : NULL;
+  state = lookup_cluster (self, cluster, FALSE);
+  return state != NULL ? state->totals[metric] : NULL;
 }
 
 /* Returns: (transfer none): Cohort's own CPU, memory or main-loop lag */
@@ -1310,6 +1352,7 @@ cohort_sampler_rename_cluster (CohortSampler *self,
   if (g_str_equal (old_name, new_name))
     return;
   cohort_sampler_forget_cluster (self, new_name);
+  self->generation++;
 
   g_hash_table_iter_init (&iter, self->slots);
   while (g_hash_table_iter_next (&iter, &key, &value))
@@ -1370,6 +1413,7 @@ cohort_sampler_forget_cluster (CohortSampler *self,
     if (slot_of (key, name))
       g_hash_table_iter_remove (&iter);
   g_hash_table_remove (self->clusters, name);
+  self->generation++;
   g_hash_table_remove (self->tasks, name);
   for (l = self->events.head; l != NULL;)
     {
