@@ -28,10 +28,10 @@
  *                      is time(1)/time(2). Every sum is checked against
  *                      n(n-1)/2.
  *
- * The task message is {"task":"sum"} with the cluster's Arguments={"n":
- * N}, the same task as {"task":"sum","args":{"n":N}}. One message object
- * is sent again and again: the engine queues a task as text, so no tree
- * is shared with the pool threads.
+ * The task message is {"task":"sum","args":{"n":N}}, as Node's peer posts
+ * it. One message object is sent again and again: the engine checks it
+ * and queues plain values, so no JSON tree is shared with the pool
+ * threads.
  *
  * One line of JSON on stdout:
  *
@@ -454,7 +454,7 @@ run_throughput (void)
           run.task = json_from_string (text->str, &error);
         }
       else
-        run.task = json_from_string ("{\"task\":\"sum\"}", &error);
+        run.task = json_from_string ("{\"task\":\"sum\",\"args\":{\"n\":1}}", &error);
       g_assert_no_error (error);
       run.expected_sum = -1;
       run.warmup_us = (gint64) (opt_warmup * G_USEC_PER_SEC);
@@ -529,7 +529,11 @@ run_speedup (void)
   if (supervisor == NULL)
     return 2;
 
-  task = json_from_string ("{\"task\":\"sum\"}", &error);
+  {
+    g_autofree char *text = g_strdup_printf ("{\"task\":\"sum\",\"args\":{\"n\":%" G_GINT64_FORMAT "}}", opt_n);
+
+    task = json_from_string (text, &error);
+  }
   g_assert_no_error (error);
 
   for (guint k = 0; k < 2 && status == 0; k++)
