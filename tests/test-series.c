@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-series.c: the ring buffer behind the graphs: order, wrap-around,
- * gaps, resizing, statistics and memory fixed by the capacity. */
+ * gaps, resizing, statistics, memory fixed by the capacity, and series
+ * that share their times. */
 
 #include "config.h"
 
@@ -366,7 +367,7 @@ test_bad_arguments (void)
   g_test_assert_expected_messages ();
 
   cohort_series_push (series, TIME_OF (1), VALUE_OF (1));
-  g_test_expect_message ("Cohort", G_LOG_LEVEL_CRITICAL, "*index < self->length*");
+  g_test_expect_message ("Cohort", G_LOG_LEVEL_CRITICAL, "*index < self->ring->length*");
   g_assert_true (isnan (cohort_series_get_value (series, 1)));
   g_test_assert_expected_messages ();
 
@@ -374,6 +375,72 @@ test_bad_arguments (void)
   cohort_series_resize (series, 0);
   g_test_assert_expected_messages ();
   g_assert_cmpuint (cohort_series_get_capacity (series), ==, 2);
+}
+
+/* Series that share their times: a row at a time, each its own values,
+ * resized and freed together. */
+static void
+test_columns (void)
+{
+  CohortSeries *series[3];
+  const gint64 *times;
+  const double *values;
+  double row[3];
+
+  cohort_series_new_columns (4, 3, series);
+  for (guint k = 1; k <= 6; k++)
+    {
+      for (guint c = 0; c < 3; c++)
+        row[c] = c == 1 && k == 5 ? NAN : VALUE_OF (k) + 100 * c;
+      cohort_series_push_row (series[1], TIME_OF (k), row);
+    }
+
+  for (guint c = 0; c < 3; c++)
+    {
+      g_assert_cmpuint (cohort_series_get_capacity (series[c]), ==, 4);
+      g_assert_cmpuint (cohort_series_get_length (series[c]), ==, 4);
+      for (guint i = 0; i < 4; i++)
+        {
+          guint k = 3 + i;
+
+          g_assert_cmpint (cohort_series_get_time (series[c], i), ==, TIME_OF (k));
+          if (c == 1 && k == 5)
+            g_assert_true (isnan (cohort_series_get_value (series[c], i)));
+          else
+            g_assert_cmpfloat (cohort_series_get_value (series[c], i), ==, VALUE_OF (k) + 100 * c);
+        }
+      g_assert_cmpfloat (cohort_series_get_last (series[c]), ==, VALUE_OF (6) + 100 * c);
+    }
+  g_assert_cmpfloat (cohort_series_get_mean (series[1], 0), ==, (VALUE_OF (3) + VALUE_OF (4) + VALUE_OF (6)) / 3 + 100);
+
+  /* Bulk reads: the column's own values beside the shared times. */
+  g_assert_cmpuint (cohort_series_peek (series[2], 2, &times, &values), >=, 1);
+  g_assert_cmpint (times[0], ==, TIME_OF (5));
+  g_assert_cmpfloat (values[0], ==, VALUE_OF (5) + 200);
+
+  /* One resize is everyone's, oldest dropped. */
+  cohort_series_resize (series[0], 2);
+  for (guint c = 0; c < 3; c++)
+    {
+      g_assert_cmpuint (cohort_series_get_capacity (series[c]), ==, 2);
+      g_assert_cmpuint (cohort_series_get_length (series[c]), ==, 2);
+      g_assert_cmpint (cohort_series_get_time (series[c], 0), ==, TIME_OF (5));
+      g_assert_cmpfloat (cohort_series_get_last (series[c]), ==, VALUE_OF (6) + 100 * c);
+    }
+
+  /* A lone push would leave the others a row short. */
+  g_test_expect_message ("Cohort", G_LOG_LEVEL_CRITICAL, "*n_columns == 1*");
+  cohort_series_push (series[0], TIME_OF (7), 1.0);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (cohort_series_get_length (series[0]), ==, 2);
+
+  /* Each has its reference; the last one frees them all (valgrind and the
+   * sanitizers check). */
+  cohort_series_ref (series[2]);
+  for (guint c = 0; c < 3; c++)
+    cohort_series_unref (series[c]);
+  g_assert_cmpfloat (cohort_series_get_last (series[2]), ==, VALUE_OF (6) + 200);
+  cohort_series_unref (series[2]);
 }
 
 int
@@ -391,5 +458,6 @@ main (int   argc,
   g_test_add_func ("/Cohort/Series/time-clamping", test_time_clamping);
   g_test_add_func ("/Cohort/Series/memory-fixed", test_memory_fixed);
   g_test_add_func ("/Cohort/Series/bad-arguments", test_bad_arguments);
+  g_test_add_func ("/Cohort/Series/columns", test_columns);
   return g_test_run ();
 }

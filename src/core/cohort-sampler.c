@@ -526,8 +526,7 @@ lookup_slot (CohortSampler *self,
   if (slot == NULL && create)
     {
       slot = g_new0 (Slot, 1);
-      for (guint i = 0; i < COHORT_N_METRICS; i++)
-        slot->series[i] = cohort_series_new (capacity (self));
+      cohort_series_new_columns (capacity (self), COHORT_N_METRICS, slot->series);
       slot->proc.fd = -1;
       slot->proc.children_fd = -1;
       slot->children = g_ptr_array_new_with_free_func ((GDestroyNotify) cohort_process_sample_free);
@@ -546,8 +545,7 @@ lookup_cluster (CohortSampler *self,
   if (state == NULL && create)
     {
       state = g_new0 (ClusterState, 1);
-      for (guint i = 0; i < COHORT_N_METRICS; i++)
-        state->totals[i] = cohort_series_new (capacity (self));
+      cohort_series_new_columns (capacity (self), COHORT_N_METRICS, state->totals);
       state->slots = g_ptr_array_new ();
       state->generation = self->generation;
       g_hash_table_insert (self->clusters, g_strdup (cluster), state);
@@ -589,8 +587,7 @@ lookup_task_series (CohortSampler *self,
   if (series == NULL && create)
     {
       series = g_new0 (CohortSeries *, COHORT_N_TASK_METRICS);
-      for (guint i = 0; i < COHORT_N_TASK_METRICS; i++)
-        series[i] = cohort_series_new (capacity (self));
+      cohort_series_new_columns (capacity (self), COHORT_N_TASK_METRICS, series);
       g_hash_table_insert (self->tasks, g_strdup (cluster), series);
     }
   return series;
@@ -711,8 +708,7 @@ sample_tasks (CohortSampler *self,
           values[COHORT_TASK_METRIC_WAIT_P50] = wait[0];
         }
     }
-  for (guint i = 0; i < COHORT_N_TASK_METRICS; i++)
-    cohort_series_push (series[i], wall, values[i]);
+  cohort_series_push_row (series[0], wall, values);
 }
 
 /* A process worker's own figures and its tree's. */
@@ -816,8 +812,7 @@ sample_worker (CohortSampler *self,
   memcpy (slot->counters, counters, sizeof counters);
   slot->counters_mono = mono;
 
-  for (guint i = 0; i < COHORT_N_METRICS; i++)
-    cohort_series_push (slot->series[i], wall, values[i]);
+  cohort_series_push_row (slot->series[0], wall, values);
 }
 
 /* Slots no worker spoke for this tick (scaled down, removed, or between
@@ -887,7 +882,8 @@ sample (CohortSampler *self)
               }
         }
       for (guint m = 0; m < COHORT_N_METRICS; m++)
-        cohort_series_push (state->totals[m], wall, counted[m] > 0 ? sums[m] : NAN);
+        sums[m] = counted[m] > 0 ? sums[m] : NAN;
+      cohort_series_push_row (state->totals[0], wall, sums);
       if (threads)
         sample_tasks (self, cluster, wall);
     }

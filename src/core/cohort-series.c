@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cohort-series.c: the ring buffer behind every graph.
  *
- * Memory is fixed by the capacity, never by how long Cohort runs: the two
+ * Memory is fixed by the capacity, never by how long Cohort runs: the
  * arrays are allocated once (again only on resize) and a full ring
  * overwrites its oldest sample. Times never go backwards (an earlier time
  * is clamped to the last), so "newer than" is a binary search, which keeps
@@ -13,18 +13,71 @@
 
 #include "cohort-series.h"
 
-struct _CohortSeries
+/* The samples of one series, or of several whose samples come together
+ * (a worker's metrics, taken at the same tick): one array of times for
+ * them all, one array of values per column. A sampler's tick then writes
+ * one time and a value per metric, a few cache lines where separate rings
+ * would touch three for every metric; the history costs one array of
+ * times per worker instead of one per metric. The ring and its series
+ * are one allocation, freed with the last series. */
+typedef struct
 {
   gint64          *times;
-  double          *values;
+  double          *values;     /* column c at c × capacity */
+  guint            n_columns;
   guint            capacity;
-  guint            head;       /* slot of the oldest sample */
+  guint            head;       /* slot of the oldest row */
   guint            length;
+  gint             n_alive;    /* its series not yet freed */
+} Ring;
+
+struct _CohortSeries
+{
+  Ring            *ring;
+  guint            column;
   gatomicrefcount  ref_count;
 };
 
 G_DEFINE_BOXED_TYPE (CohortSeries, cohort_series,
                      cohort_series_ref, cohort_series_unref)
+
+/**
+ * cohort_series_new_columns:
+ * @capacity: rows kept
+ * @n_columns: how many series
+ * @series: (out) (array length=n_columns) (transfer full): the new series
+ *
+ * @n_columns series that share their times: their samples are pushed
+ * together with cohort_series_push_row(). Resizing or clearing one of
+ * them resizes or clears them all.
+ */
+void
+cohort_series_new_columns (guint          capacity,
+                           guint          n_columns,
+                           CohortSeries **series)
+{
+  Ring *ring;
+  CohortSeries *first;
+
+  g_return_if_fail (capacity >= 1);
+  g_return_if_fail (n_columns >= 1);
+  g_return_if_fail (series != NULL);
+
+  ring = g_malloc0 (sizeof (Ring) + n_columns * sizeof (CohortSeries));
+  ring->times = g_new (gint64, capacity);
+  ring->values = g_new (double, (gsize) n_columns * capacity);
+  ring->n_columns = n_columns;
+  ring->capacity = capacity;
+  ring->n_alive = (gint) n_columns;
+  first = (CohortSeries *) (ring + 1);
+  for (guint c = 0; c < n_columns; c++)
+    {
+      series[c] = first + c;
+      series[c]->ring = ring;
+      series[c]->column = c;
+      g_atomic_ref_count_init (&series[c]->ref_count);
+    }
+}
 
 CohortSeries *
 cohort_series_new (guint capacity)
@@ -33,11 +86,7 @@ cohort_series_new (guint capacity)
 
   g_return_val_if_fail (capacity >= 1, NULL);
 
-  self = g_new0 (CohortSeries, 1);
-  g_atomic_ref_count_init (&self->ref_count);
-  self->times = g_new (gint64, capacity);
-  self->values = g_new (double, capacity);
-  self->capacity = capacity;
+  cohort_series_new_columns (capacity, 1, &self);
   return self;
 }
 
@@ -53,14 +102,19 @@ cohort_series_ref (CohortSeries *self)
 void
 cohort_series_unref (CohortSeries *self)
 {
+  Ring *ring;
+
   g_return_if_fail (self != NULL);
 
   if (!g_atomic_ref_count_dec (&self->ref_count))
     return;
 
-  g_free (self->times);
-  g_free (self->values);
-  g_free (self);
+  ring = self->ring;
+  if (!g_atomic_int_dec_and_test (&ring->n_alive))
+    return;
+  g_free (ring->times);
+  g_free (ring->values);
+  g_free (ring);
 }
 
 guint
@@ -68,7 +122,7 @@ cohort_series_get_capacity (CohortSeries *self)
 {
   g_return_val_if_fail (self != NULL, 0);
 
-  return self->capacity;
+  return self->ring->capacity;
 }
 
 guint
@@ -76,49 +130,78 @@ cohort_series_get_length (CohortSeries *self)
 {
   g_return_val_if_fail (self != NULL, 0);
 
-  return self->length;
+  return self->ring->length;
 }
 
-/* The slot of the sample @index places after the oldest. Computed in gsize
+/* The slot of the row @index places after the oldest. Computed in gsize
  * so that head + index cannot wrap a guint. */
 static inline gsize
-slot (const CohortSeries *self,
-      guint               index)
+slot (const Ring *ring,
+      guint       index)
 {
-  gsize i = (gsize) self->head + index;
+  gsize i = (gsize) ring->head + index;
 
-  g_assert (index < self->length);
+  g_assert (index < ring->length);
 
-  return i >= self->capacity ? i - self->capacity : i;
+  return i >= ring->capacity ? i - ring->capacity : i;
 }
 
+/* The values of @self's column. */
+static inline double *
+column (const CohortSeries *self)
+{
+  return self->ring->values + (gsize) self->column * self->ring->capacity;
+}
+
+/**
+ * cohort_series_push_row:
+ * @values: (array): one value for each series of @self's ring, in order
+ *
+ * Adds a sample to every series that shares @self's times.
+ */
+void
+cohort_series_push_row (CohortSeries *self,
+                        gint64        time_usec,
+                        const double *values)
+{
+  Ring *ring;
+  gsize i;
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (values != NULL);
+
+  ring = self->ring;
+  /* The wall clock can step back (NTP, a suspend); a graph's x axis must
+   * not, and the binary search in first_since() relies on it. */
+  if (ring->length > 0)
+    time_usec = MAX (time_usec, ring->times[slot (ring, ring->length - 1)]);
+
+  if (ring->length < ring->capacity)
+    {
+      ring->length++;
+      i = slot (ring, ring->length - 1);
+    }
+  else
+    {
+      i = ring->head;
+      ring->head = ring->head + 1 == ring->capacity ? 0 : ring->head + 1;
+    }
+
+  ring->times[i] = time_usec;
+  for (guint c = 0; c < ring->n_columns; c++)
+    ring->values[(gsize) c * ring->capacity + i] = values[c];
+}
+
+/* A series of its own; one that shares its times takes whole rows. */
 void
 cohort_series_push (CohortSeries *self,
                     gint64        time_usec,
                     double        value)
 {
-  gsize i;
-
   g_return_if_fail (self != NULL);
+  g_return_if_fail (self->ring->n_columns == 1);
 
-  /* The wall clock can step back (NTP, a suspend); a graph's x axis must
-   * not, and the binary search in first_since() relies on it. */
-  if (self->length > 0)
-    time_usec = MAX (time_usec, self->times[slot (self, self->length - 1)]);
-
-  if (self->length < self->capacity)
-    {
-      self->length++;
-      i = slot (self, self->length - 1);
-    }
-  else
-    {
-      i = self->head;
-      self->head = self->head + 1 == self->capacity ? 0 : self->head + 1;
-    }
-
-  self->times[i] = time_usec;
-  self->values[i] = value;
+  cohort_series_push_row (self, time_usec, &value);
 }
 
 gint64
@@ -126,9 +209,9 @@ cohort_series_get_time (CohortSeries *self,
                         guint         index)
 {
   g_return_val_if_fail (self != NULL, 0);
-  g_return_val_if_fail (index < self->length, 0);
+  g_return_val_if_fail (index < self->ring->length, 0);
 
-  return self->times[slot (self, index)];
+  return self->ring->times[slot (self->ring, index)];
 }
 
 double
@@ -136,9 +219,9 @@ cohort_series_get_value (CohortSeries *self,
                          guint         index)
 {
   g_return_val_if_fail (self != NULL, NAN);
-  g_return_val_if_fail (index < self->length, NAN);
+  g_return_val_if_fail (index < self->ring->length, NAN);
 
-  return self->values[slot (self, index)];
+  return column (self)[slot (self->ring, index)];
 }
 
 /**
@@ -160,16 +243,18 @@ cohort_series_peek (CohortSeries  *self,
                     const gint64 **times,
                     const double **values)
 {
+  const Ring *ring;
   guint first;
 
   g_return_val_if_fail (self != NULL, 0);
-  g_return_val_if_fail (index < self->length, 0);
+  g_return_val_if_fail (index < self->ring->length, 0);
 
-  first = slot (self, index);
-  *times = self->times + first;
-  *values = self->values + first;
+  ring = self->ring;
+  first = slot (ring, index);
+  *times = ring->times + first;
+  *values = column (self) + first;
   /* Up to the end of the ring or of the samples, whichever comes first. */
-  return MIN (self->capacity - first, self->length - index);
+  return MIN (ring->capacity - first, ring->length - index);
 }
 
 double
@@ -177,9 +262,9 @@ cohort_series_get_last (CohortSeries *self)
 {
   g_return_val_if_fail (self != NULL, NAN);
 
-  if (self->length == 0)
+  if (self->ring->length == 0)
     return NAN;
-  return self->values[slot (self, self->length - 1)];
+  return column (self)[slot (self->ring, self->ring->length - 1)];
 }
 
 gint64
@@ -187,15 +272,17 @@ cohort_series_get_last_time (CohortSeries *self)
 {
   g_return_val_if_fail (self != NULL, 0);
 
-  if (self->length == 0)
+  if (self->ring->length == 0)
     return 0;
-  return self->times[slot (self, self->length - 1)];
+  return self->ring->times[slot (self->ring, self->ring->length - 1)];
 }
 
+/* Resizes every series that shares @self's times. */
 void
 cohort_series_resize (CohortSeries *self,
                       guint         capacity)
 {
+  Ring *ring;
   gint64 *times;
   double *values;
   guint keep;
@@ -204,48 +291,51 @@ cohort_series_resize (CohortSeries *self,
   g_return_if_fail (self != NULL);
   g_return_if_fail (capacity >= 1);
 
-  if (capacity == self->capacity)
+  ring = self->ring;
+  if (capacity == ring->capacity)
     return;
 
-  keep = MIN (self->length, capacity);
-  skip = self->length - keep;
+  keep = MIN (ring->length, capacity);
+  skip = ring->length - keep;
   times = g_new (gint64, capacity);
-  values = g_new (double, capacity);
+  values = g_new (double, (gsize) ring->n_columns * capacity);
   /* Copied oldest first, so the new ring starts at slot 0. */
   for (guint i = 0; i < keep; i++)
     {
-      gsize from = slot (self, skip + i);
+      gsize from = slot (ring, skip + i);
 
-      times[i] = self->times[from];
-      values[i] = self->values[from];
+      times[i] = ring->times[from];
+      for (guint c = 0; c < ring->n_columns; c++)
+        values[(gsize) c * capacity + i] = ring->values[(gsize) c * ring->capacity + from];
     }
 
-  g_free (self->times);
-  g_free (self->values);
-  self->times = times;
-  self->values = values;
-  self->capacity = capacity;
-  self->head = 0;
-  self->length = keep;
+  g_free (ring->times);
+  g_free (ring->values);
+  ring->times = times;
+  ring->values = values;
+  ring->capacity = capacity;
+  ring->head = 0;
+  ring->length = keep;
 }
 
+/* Clears every series that shares @self's times. */
 void
 cohort_series_clear (CohortSeries *self)
 {
   g_return_if_fail (self != NULL);
 
-  self->head = 0;
-  self->length = 0;
+  self->ring->head = 0;
+  self->ring->length = 0;
 }
 
 /* The index of the oldest sample newer than @since_usec (0: all), or the
  * length when there is none. */
 static guint
-first_since (const CohortSeries *self,
-             gint64              since_usec)
+first_since (const Ring *ring,
+             gint64      since_usec)
 {
   guint lo = 0;
-  guint hi = self->length;
+  guint hi = ring->length;
 
   if (since_usec == 0)
     return 0;
@@ -254,7 +344,7 @@ first_since (const CohortSeries *self,
     {
       guint mid = lo + (hi - lo) / 2;
 
-      if (self->times[slot (self, mid)] > since_usec)
+      if (ring->times[slot (ring, mid)] > since_usec)
         hi = mid;
       else
         lo = mid + 1;
@@ -275,9 +365,9 @@ cohort_series_get_range (CohortSeries *self,
 
   g_return_val_if_fail (self != NULL, FALSE);
 
-  for (guint i = first_since (self, since_usec); i < self->length; i++)
+  for (guint i = first_since (self->ring, since_usec); i < self->ring->length; i++)
     {
-      double v = self->values[slot (self, i)];
+      double v = column (self)[slot (self->ring, i)];
 
       if (isnan (v))
         continue;
@@ -304,9 +394,9 @@ cohort_series_get_mean (CohortSeries *self,
 
   g_return_val_if_fail (self != NULL, NAN);
 
-  for (guint i = first_since (self, since_usec); i < self->length; i++)
+  for (guint i = first_since (self->ring, since_usec); i < self->ring->length; i++)
     {
-      double v = self->values[slot (self, i)];
+      double v = column (self)[slot (self->ring, i)];
 
       if (isnan (v))
         continue;
@@ -327,10 +417,10 @@ cohort_series_foreach (CohortSeries     *self,
   g_return_if_fail (self != NULL);
   g_return_if_fail (func != NULL);
 
-  for (guint i = first_since (self, since_usec); i < self->length; i++)
+  for (guint i = first_since (self->ring, since_usec); i < self->ring->length; i++)
     {
-      gsize s = slot (self, i);
+      gsize s = slot (self->ring, i);
 
-      func (self->times[s], self->values[s], user_data);
+      func (self->ring->times[s], column (self)[s], user_data);
     }
 }

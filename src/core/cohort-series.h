@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cohort-series.h: a fixed-capacity ring of timed samples, the data behind
- * every graph. NAN marks a gap. Main thread only. */
+ * every graph. NAN marks a gap. Series taken together can share their
+ * times (cohort_series_new_columns). Main thread only. */
 
 #pragma once
 
@@ -19,6 +20,9 @@ typedef void (*CohortSeriesFunc) (gint64   time_usec,
 
 GType         cohort_series_get_type      (void) G_GNUC_CONST;
 CohortSeries *cohort_series_new           (guint             capacity);
+void          cohort_series_new_columns   (guint             capacity,
+                                           guint             n_columns,
+                                           CohortSeries    **series);
 CohortSeries *cohort_series_ref           (CohortSeries     *self);
 void          cohort_series_unref         (CohortSeries     *self);
 guint         cohort_series_get_capacity  (CohortSeries     *self);
@@ -26,6 +30,9 @@ guint         cohort_series_get_length    (CohortSeries     *self);
 void          cohort_series_push          (CohortSeries     *self,
                                            gint64            time_usec,
                                            double            value);
+void          cohort_series_push_row      (CohortSeries     *self,
+                                           gint64            time_usec,
+                                           const double     *values);
 gint64        cohort_series_get_time      (CohortSeries     *self,
                                            guint             index);
 double        cohort_series_get_value     (CohortSeries     *self,
