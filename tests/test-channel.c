@@ -7,12 +7,14 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "cohort-channel.h"
+#include "cohort-line-reader.h"
 #include "cohort-process-worker.h"
 #include "cohort-test-util.h"
 
@@ -799,6 +801,313 @@ test_reload_under_load (Fixture       *f,
   g_free (load.first_failure);
 }
 
+/* Bursts: many messages of mixed sizes (up to 64 KiB) sent back to back
+ * without waiting, to a real echo worker: every echo arrives whole and in
+ * order, and the counts match. */
+typedef struct
+{
+  GPtrArray *texts;
+} Collect;
+
+static void
+collect_in_cb (CohortWorker        *worker,
+               const CohortMessage *message,
+               gpointer             data)
+{
+  Collect *c = data;
+
+  if (!message->outgoing)
+    g_ptr_array_add (c->texts, g_strdup (message->json));
+}
+
+static gsize
+burst_size (guint i)
+{
+  static const gsize sizes[] = { 1, 50, 4000, 65536, 17, 16383, 16384, 65535, 200 };
+
+  return sizes[i % G_N_ELEMENTS (sizes)];
+}
+
+static char *
+burst_message (guint i)
+{
+  GString *text = g_string_new (NULL);
+  gsize size = burst_size (i);
+
+  g_string_append_printf (text, "{\"i\":%u,\"p\":\"", i);
+  for (gsize k = 0; k < size; k++)
+    g_string_append_c (text, (char) ('a' + (i + k) % 26));
+  g_string_append (text, "\"}");
+  return g_string_free (text, FALSE);
+}
+
+static void
+test_bursts (Fixture       *f,
+             gconstpointer  data)
+{
+  const guint n = 150;   /* about 2.8 MB: under COHORT_CHANNEL_MAX_QUEUED */
+  g_autoptr(CohortCluster) cluster = NULL;
+  Collect c = { g_ptr_array_new_with_free_func (g_free) };
+  guint64 bytes_out = 0;
+  CohortWorker *worker;
+  InWait wait;
+  gulong handler;
+
+  cluster = start (f, "[Cluster echo]\nCommand=%s --channel-echo\n", f->worker);
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 1, 5000);
+  worker = cohort_cluster_lookup_worker (cluster, 0);
+  handler = g_signal_connect (worker, "message", G_CALLBACK (collect_in_cb), &c);
+
+  /* All at once: most of them wait in the queue for the socket. */
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *text = burst_message (i);
+
+      send_json (worker, text);
+      bytes_out += strlen (text) + 1;
+    }
+  g_assert_cmpuint (cohort_worker_get_bytes_out (worker), ==, bytes_out);
+
+  wait.worker = worker;
+  wait.count = n;
+  g_assert_true (cohort_test_wait_until (has_messages_in, &wait, 30000));
+  g_signal_handler_disconnect (worker, handler);
+
+  /* The history keeps big messages as their size only. */
+  g_assert_cmpuint (c.texts->len, ==, n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *text = burst_message (i);
+      g_autofree char *expected = g_strdup_printf ("{\"echo\":%s}", text);
+      g_autofree char *not_kept = g_strdup_printf ("{\"not_kept\":true,\"bytes\":%" G_GSIZE_FORMAT "}",
+                                                   strlen (expected));
+      const char *got = g_ptr_array_index (c.texts, i);
+
+      if (!g_str_equal (got, expected) && !g_str_equal (got, not_kept))
+        g_error ("echo %u: %.60s… (%" G_GSIZE_FORMAT " bytes), not %.60s… (%" G_GSIZE_FORMAT ")",
+                 i, got, strlen (got), expected, strlen (expected));
+    }
+  g_assert_cmpuint (cohort_worker_get_bad_messages (worker), ==, 0);
+  g_assert_cmpuint (cohort_worker_get_bytes_in (worker), ==, bytes_out + n * strlen ("{\"echo\":}"));
+  g_ptr_array_unref (c.texts);
+}
+
+/* The channel on its own, over a socketpair the test holds the other end
+ * of: lines written in odd pieces and in one big write come out whole and
+ * in order; and a peer that reads late still gets every send whole and in
+ * order, although the socket took only part of one of them at first. */
+static void
+channel_message_cb (CohortChannel *channel,
+                    JsonNode      *node,
+                    const char    *text,
+                    guint64        bytes,
+                    gpointer       data)
+{
+  GPtrArray *texts = data;
+
+  g_assert_cmpuint (strlen (text), ==, bytes);
+  g_ptr_array_add (texts, g_strdup (text));
+}
+
+/* Writes it all, letting the main loop (the channel) read meanwhile. */
+static void
+write_all (int         fd,
+           const char *data,
+           gsize       length)
+{
+  while (length > 0)
+    {
+      ssize_t n = send (fd, data, length, MSG_DONTWAIT);
+
+      if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+        {
+          g_main_context_iteration (NULL, FALSE);
+          continue;
+        }
+      g_assert_cmpint (n, >, 0);
+      data += n;
+      length -= n;
+    }
+}
+
+typedef struct
+{
+  GPtrArray *texts;
+  guint      count;
+} TextsWait;
+
+static gboolean
+texts_reached (gpointer data)
+{
+  TextsWait *w = data;
+
+  return w->texts->len >= w->count;
+}
+
+static void
+test_channel_pieces (void)
+{
+  g_autoptr(CohortChannel) channel = NULL;
+  g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) stream = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) sent = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) received = g_string_new (NULL);
+  TextsWait wait = { texts, 0 };
+  const guint n = 200;
+  gsize offset = 0;
+  gsize piece = 1;
+  int pair[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), ==, 0);
+  channel = cohort_channel_new (pair[0]);
+  g_signal_connect (channel, "message", G_CALLBACK (channel_message_cb), texts);
+
+  /* In: the same stream twice, once in growing odd pieces (so that lines
+   * and CRLFs straddle reads), once in one write. */
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *text = burst_message (i);
+
+      g_string_append (stream, text);
+      g_string_append (stream, i % 7 == 3 ? "\r\n" : "\n");
+    }
+  while (offset < stream->len)
+    {
+      gsize length = MIN (piece, stream->len - offset);
+
+      write_all (pair[1], stream->str + offset, length);
+      offset += length;
+      piece = (piece * 3 + 1) % 100000;
+      g_main_context_iteration (NULL, FALSE);
+    }
+  wait.count = n;
+  g_assert_true (cohort_test_wait_until (texts_reached, &wait, 10000));
+  write_all (pair[1], stream->str, stream->len);
+  wait.count = 2 * n;
+  g_assert_true (cohort_test_wait_until (texts_reached, &wait, 10000));
+  g_assert_cmpuint (texts->len, ==, 2 * n);
+  for (guint i = 0; i < 2 * n; i++)
+    {
+      g_autofree char *text = burst_message (i % n);
+
+      if (!g_str_equal (g_ptr_array_index (texts, i), text))
+        g_error ("message %u: %.60s…, not %.60s…", i, (char *) g_ptr_array_index (texts, i), text);
+    }
+
+  /* Out: more than the socket holds, sent while the peer reads nothing. */
+  for (guint i = 0; i < n; i++)
+    {
+      char *text = burst_message (i);
+
+      g_assert_true (cohort_channel_send (channel, text, strlen (text), &error));
+      g_assert_no_error (error);
+      g_ptr_array_add (sent, text);
+    }
+  g_assert_cmpuint (cohort_channel_get_queued (channel), >, 0);
+  while (cohort_channel_get_queued (channel) > 0 || received->len == 0)
+    {
+      char buf[65536];
+      ssize_t got;
+
+      g_main_context_iteration (NULL, FALSE);
+      got = recv (pair[1], buf, sizeof buf, MSG_DONTWAIT);
+      if (got > 0)
+        g_string_append_len (received, buf, got);
+    }
+  for (;;)
+    {
+      char buf[65536];
+      ssize_t got = recv (pair[1], buf, sizeof buf, MSG_DONTWAIT);
+
+      if (got <= 0)
+        break;
+      g_string_append_len (received, buf, got);
+    }
+  offset = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      const char *text = g_ptr_array_index (sent, i);
+      gsize length = strlen (text);
+
+      g_assert_cmpuint (offset + length + 1, <=, received->len);
+      g_assert_true (memcmp (received->str + offset, text, length) == 0);
+      g_assert_cmpint (received->str[offset + length], ==, '\n');
+      offset += length + 1;
+    }
+  g_assert_cmpuint (offset, ==, received->len);
+
+  cohort_channel_close (channel);
+  close (pair[1]);
+}
+
+/* Reading straight into the line reader: lines come out NUL-terminated
+ * where they landed, across commits, and a callback that flushes the
+ * reader drops the rest of what was committed. */
+typedef struct
+{
+  CohortLineReader *reader;
+  GPtrArray        *lines;
+  guint             flush_after;
+} InPlace;
+
+static void
+in_place_line_cb (const char *line,
+                  gsize       length,
+                  gboolean    truncated,
+                  gpointer    data)
+{
+  InPlace *p = data;
+
+  g_assert_cmpuint (strlen (line), ==, length);
+  g_ptr_array_add (p->lines, g_strdup (line));
+  if (p->lines->len == p->flush_after)
+    cohort_line_reader_flush (p->reader);
+}
+
+static void
+commit_text (CohortLineReader *reader,
+             const char       *text)
+{
+  gsize length = strlen (text);
+
+  memcpy (cohort_line_reader_reserve (reader, length), text, length);
+  cohort_line_reader_commit (reader, length);
+}
+
+static void
+test_reader_in_place (void)
+{
+  InPlace p = { NULL, g_ptr_array_new_with_free_func (g_free), 0 };
+  g_autofree char *big = g_strnfill (300 * 1024, 'x');
+
+  p.reader = cohort_line_reader_new (512 * 1024, in_place_line_cb, &p);
+  commit_text (p.reader, "one\r\ntw");
+  commit_text (p.reader, "o\n\nthree");
+  g_assert_cmpuint (p.lines->len, ==, 3);
+  g_assert_cmpuint (cohort_line_reader_get_pending (p.reader), ==, 5);
+  commit_text (p.reader, big);
+  commit_text (p.reader, "\nfour\n");
+  g_assert_cmpuint (p.lines->len, ==, 5);
+  g_assert_cmpstr (g_ptr_array_index (p.lines, 0), ==, "one");
+  g_assert_cmpstr (g_ptr_array_index (p.lines, 1), ==, "two");
+  g_assert_cmpstr (g_ptr_array_index (p.lines, 2), ==, "");
+  g_assert_cmpuint (strlen (g_ptr_array_index (p.lines, 3)), ==, strlen ("three") + strlen (big));
+  g_assert_cmpstr (g_ptr_array_index (p.lines, 4), ==, "four");
+
+  /* Flushed from the callback of the 6th line: the 7th is dropped. */
+  p.flush_after = 6;
+  commit_text (p.reader, "five\nsix\nseven\n");
+  g_assert_cmpuint (p.lines->len, ==, 6);
+  g_assert_cmpuint (cohort_line_reader_get_pending (p.reader), ==, 0);
+  commit_text (p.reader, "eight\n");
+  g_assert_cmpuint (p.lines->len, ==, 7);
+  g_assert_cmpstr (g_ptr_array_index (p.lines, 6), ==, "eight");
+
+  cohort_line_reader_free (p.reader);
+  g_ptr_array_unref (p.lines);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -818,11 +1127,15 @@ main (int   argc,
   ADD ("/Cohort/Channel/huge-line", test_huge_line);
   ADD ("/Cohort/Channel/worker-closes-channel", test_worker_closes_channel);
   ADD ("/Cohort/Channel/flood", test_flood);
+  ADD ("/Cohort/Channel/bursts", test_bursts);
   ADD ("/Cohort/Channel/never-reads", test_never_reads);
   ADD ("/Cohort/Channel/refused-messages", test_refused_messages);
   ADD ("/Cohort/Channel/reload", test_reload);
   ADD ("/Cohort/Channel/reload-failure", test_reload_failure);
   ADD ("/Cohort/Channel/reload-under-load", test_reload_under_load);
+
+  g_test_add_func ("/Cohort/Channel/pieces", test_channel_pieces);
+  g_test_add_func ("/Cohort/Channel/reader-in-place", test_reader_in_place);
 
   return g_test_run ();
 }

@@ -2,7 +2,11 @@
 /* cohort-line-reader.c: the framing of worker output and messages.
  *
  * Memory is bounded by the line limit whatever the peer writes: a line
- * that never ends costs at most max_line bytes. */
+ * that never ends costs at most max_line bytes (plus the room of one
+ * read). A reader owns its buffer, and a caller may read straight into
+ * it (cohort_line_reader_reserve() and _commit()): a line that arrives
+ * whole is then handed on where it landed, never copied, and ends with a
+ * NUL as well as its length. */
 
 #include "config.h"
 
@@ -10,11 +14,21 @@
 
 #include "cohort-line-reader.h"
 
+/* A buffer bigger than this that has emptied is given back (a long line
+ * went through); one that big is kept, for a peer that often sends big
+ * lines. */
+#define KEEP_CAPACITY (256 * 1024)
+
 struct _CohortLineReader
 {
-  GByteArray     *partial;
+  char           *buffer;
+  gsize           capacity;
+  gsize           start;       /* of the line being read */
+  gsize           length;      /* bytes in the buffer, from 0 */
   gsize           max_line;
   gboolean        discarding;  /* inside an over-long line, already reported */
+  gboolean        committing;  /* lines are being handed on */
+  gboolean        flushed;     /* ... and a callback flushed the reader */
   CohortLineFunc  func;
   gpointer        user_data;
 };
@@ -30,7 +44,6 @@ cohort_line_reader_new (gsize          max_line,
   g_return_val_if_fail (func != NULL, NULL);
 
   self = g_new0 (CohortLineReader, 1);
-  self->partial = g_byte_array_new ();
   self->max_line = max_line;
   self->func = func;
   self->user_data = user_data;
@@ -42,20 +55,127 @@ cohort_line_reader_free (CohortLineReader *self)
 {
   if (self == NULL)
     return;
-  g_byte_array_unref (self->partial);
+  g_free (self->buffer);
   g_free (self);
 }
 
 static void
 emit (CohortLineReader *self,
-      const char       *line,
+      char             *line,
       gsize             length,
       gboolean          truncated)
 {
   /* Strip a CR of a CRLF line ending. */
   if (!truncated && length > 0 && line[length - 1] == '\r')
     length--;
+  line[length] = '\0';
   self->func (line, length, truncated, self->user_data);
+}
+
+/* Drops what the buffer holds; a big buffer goes too. */
+static void
+empty (CohortLineReader *self)
+{
+  self->start = 0;
+  self->length = 0;
+  if (self->capacity > KEEP_CAPACITY)
+    {
+      g_clear_pointer (&self->buffer, g_free);
+      self->capacity = 0;
+    }
+}
+
+/**
+ * cohort_line_reader_reserve:
+ * @room: at least this many bytes, plus one for a NUL
+ *
+ * Returns: where the next @room bytes of the stream may be written, to be
+ *   handed on with cohort_line_reader_commit(); valid until then
+ */
+char *
+cohort_line_reader_reserve (CohortLineReader *self,
+                            gsize             room)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (!self->committing, NULL);
+
+  /* The line under way moves to the front. */
+  if (self->start > 0)
+    {
+      memmove (self->buffer, self->buffer + self->start, self->length - self->start);
+      self->length -= self->start;
+      self->start = 0;
+    }
+  if (self->length + room + 1 > self->capacity)
+    {
+      self->capacity = MAX (self->length + room + 1, MIN (2 * self->capacity, self->max_line + room + 1));
+      self->buffer = g_realloc (self->buffer, self->capacity);
+    }
+  return self->buffer + self->length;
+}
+
+/**
+ * cohort_line_reader_commit:
+ * @written: how many bytes were written where cohort_line_reader_reserve()
+ *   said, at most the room asked for
+ *
+ * Hands on every line completed. A callback may flush the reader: what
+ * was written after that line is then dropped.
+ */
+void
+cohort_line_reader_commit (CohortLineReader *self,
+                           gsize             written)
+{
+  gsize scan;
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (self->length + written < self->capacity || written == 0);
+
+  scan = self->length;
+  self->length += written;
+  self->committing = TRUE;
+  self->flushed = FALSE;
+
+  while (scan < self->length && !self->flushed)
+    {
+      char *newline = memchr (self->buffer + scan, '\n', self->length - scan);
+      gsize end = newline != NULL ? (gsize) (newline - self->buffer) : self->length;
+
+      if (self->discarding)
+        {
+          /* Nothing of an over-long line is kept. */
+          self->start = end;
+          if (newline != NULL)
+            {
+              self->discarding = FALSE;
+              self->start = end + 1;
+            }
+          scan = self->start;
+          continue;
+        }
+
+      if (end - self->start > self->max_line)
+        {
+          emit (self, self->buffer + self->start, self->max_line, TRUE);
+          self->discarding = newline == NULL;
+          self->start = newline != NULL ? end + 1 : self->length;
+          scan = self->start;
+          continue;
+        }
+
+      if (newline == NULL)
+        break;
+
+      emit (self, self->buffer + self->start, end - self->start, FALSE);
+      self->start = end + 1;
+      scan = self->start;
+    }
+
+  self->committing = FALSE;
+  if (self->flushed)
+    self->discarding = FALSE;
+  if (self->flushed || self->start == self->length)
+    empty (self);
 }
 
 void
@@ -63,52 +183,17 @@ cohort_line_reader_feed (CohortLineReader *self,
                          const char       *data,
                          gsize             length)
 {
-  const char *p = data;
-  const char *end = data + length;
-
   g_return_if_fail (self != NULL);
 
-  while (p < end)
+  /* In pieces of at most the limit: over-long input is never held whole. */
+  while (length > 0)
     {
-      const char *newline = memchr (p, '\n', end - p);
-      gsize chunk = (newline != NULL ? newline : end) - p;
+      gsize piece = MIN (length, self->max_line + 1);
 
-      if (self->discarding)
-        {
-          if (newline == NULL)
-            return;
-          self->discarding = FALSE;
-          p = newline + 1;
-          continue;
-        }
-
-      if (self->partial->len + chunk > self->max_line)
-        {
-          gsize room = self->max_line - self->partial->len;
-
-          g_byte_array_append (self->partial, (const guint8 *) p, room);
-          emit (self, (const char *) self->partial->data, self->partial->len, TRUE);
-          g_byte_array_set_size (self->partial, 0);
-          self->discarding = newline == NULL;
-          p = newline != NULL ? newline + 1 : end;
-          continue;
-        }
-
-      if (newline == NULL)
-        {
-          g_byte_array_append (self->partial, (const guint8 *) p, chunk);
-          return;
-        }
-
-      if (self->partial->len == 0)
-        emit (self, p, chunk, FALSE);
-      else
-        {
-          g_byte_array_append (self->partial, (const guint8 *) p, chunk);
-          emit (self, (const char *) self->partial->data, self->partial->len, FALSE);
-          g_byte_array_set_size (self->partial, 0);
-        }
-      p = newline + 1;
+      memcpy (cohort_line_reader_reserve (self, piece), data, piece);
+      cohort_line_reader_commit (self, piece);
+      data += piece;
+      length -= piece;
     }
 }
 
@@ -118,9 +203,17 @@ cohort_line_reader_flush (CohortLineReader *self)
 {
   g_return_if_fail (self != NULL);
 
-  if (self->partial->len > 0)
-    emit (self, (const char *) self->partial->data, self->partial->len, FALSE);
-  g_byte_array_set_size (self->partial, 0);
+  if (self->committing)
+    {
+      self->flushed = TRUE;
+      return;
+    }
+  if (!self->discarding && self->length > self->start)
+    {
+      /* Room for the NUL was reserved with the bytes. */
+      emit (self, self->buffer + self->start, self->length - self->start, FALSE);
+    }
+  empty (self);
   self->discarding = FALSE;
 }
 
@@ -128,5 +221,5 @@ gsize
 cohort_line_reader_get_pending (CohortLineReader *self)
 {
   g_return_val_if_fail (self != NULL, 0);
-  return self->partial->len;
+  return self->discarding ? 0 : self->length - self->start;
 }

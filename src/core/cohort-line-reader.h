@@ -7,7 +7,8 @@
 
 G_BEGIN_DECLS
 
-/* Called once per line, without its newline. A line longer than the
+/* Called once per line, without its newline (@line[@length] is a NUL;
+ * the text is valid during the call only). A line longer than the
  * reader's limit is delivered once, cut at the limit, with @truncated set;
  * the rest of it, up to the next newline, is dropped. */
 typedef void (*CohortLineFunc) (const char *line,
@@ -24,6 +25,10 @@ void              cohort_line_reader_free   (CohortLineReader *self);
 void              cohort_line_reader_feed   (CohortLineReader *self,
                                              const char       *data,
                                              gsize             length);
+char             *cohort_line_reader_reserve (CohortLineReader *self,
+                                              gsize             room);
+void              cohort_line_reader_commit (CohortLineReader *self,
+                                             gsize             written);
 void              cohort_line_reader_flush  (CohortLineReader *self);
 gsize             cohort_line_reader_get_pending (CohortLineReader *self);
 

@@ -103,16 +103,16 @@ output_ready_cb (int          fd,
                  gpointer     user_data)
 {
   OutputPipe *pipe = user_data;
-  char buf[READ_CHUNK];
 
   for (guint i = 0; i < READS_PER_DISPATCH; i++)
     {
-      ssize_t n = read (fd, buf, sizeof buf);
+      /* Straight into the line reader's buffer: no copy of whole lines. */
+      ssize_t n = read (fd, cohort_line_reader_reserve (pipe->reader, READ_CHUNK), READ_CHUNK);
 
       if (n > 0)
         {
-          cohort_line_reader_feed (pipe->reader, buf, n);
-          if ((gsize) n < sizeof buf)
+          cohort_line_reader_commit (pipe->reader, n);
+          if (n < READ_CHUNK)
             return G_SOURCE_CONTINUE;
           continue;
         }
