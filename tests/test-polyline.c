@@ -2,7 +2,8 @@
 /* test-polyline.c: the graphs' line thinning keeps every point of the
  * picture within its tolerance: flat runs shrink to their ends, spikes,
  * dips and steps stay, gaps stay gaps, and random walks are drawn within
- * the tolerance at every sample. */
+ * the tolerance at every sample; a trace kept from sample to sample
+ * draws what thinning afresh would. */
 
 #include "config.h"
 
@@ -155,6 +156,79 @@ test_random_walks (void)
     }
 }
 
+/* A trace kept from sample to sample draws what thinning the window
+ * afresh would: every sample in the window within the tolerance, the line
+ * entering from the left edge, gaps kept; and its maximum is the series'
+ * own. The ring is smaller than the run (samples fall off), the scale
+ * changes now and then (a new ceiling), and the window grows once. */
+static void
+test_trace (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  g_autoptr(CohortSeries) series = cohort_series_new (300);
+  g_autoptr(CohortTrace) trace = cohort_trace_new ();
+  g_autoptr(GArray) out = g_array_new (FALSE, FALSE, sizeof (CohortPoint));
+  const gint64 t0 = G_GINT64_CONSTANT (1790000000) * G_USEC_PER_SEC;
+  const double px_per_usec = 1.5 / G_USEC_PER_SEC;
+  double level = 50;
+  double px_per_unit = 1.0;
+  gint64 span = 120;
+
+  for (guint i = 0; i < 1000; i++)
+    {
+      gint64 now = t0 + (gint64) i * G_USEC_PER_SEC;
+      gint64 start;
+      CohortTraceScale scale;
+      double max;
+      double expected_max;
+      gboolean any;
+      double at_start = NAN;     /* the last sample at or before the start */
+
+      level = CLAMP (level + g_rand_double_range (rand, i % 200 < 100 ? -0.1 : -8, i % 200 < 100 ? 0.1 : 8), 0, 100);
+      cohort_series_push (series, now, g_rand_int_range (rand, 0, 40) == 0 ? NAN : level);
+      if (i == 500)
+        span = 250;                 /* the window grows: the trace starts again */
+      if (i % 97 == 0)
+        px_per_unit = g_rand_double_range (rand, 0.5, 2.0);   /* a new ceiling */
+      start = now - span * G_USEC_PER_SEC;
+      scale = (CohortTraceScale) {
+        .px_per_usec = px_per_usec,
+        .x_offset = 900.0 - (double) now * px_per_usec,
+        .y_bottom = 120.0,
+        .px_per_unit = px_per_unit,
+        .tolerance = TOL,
+      };
+      cohort_trace_points (trace, series, &scale, start, out);
+
+      for (guint k = 0; k < cohort_series_get_length (series); k++)
+        {
+          gint64 t = cohort_series_get_time (series, k);
+          double v = cohort_series_get_value (series, k);
+          double x = (double) t * px_per_usec + scale.x_offset;
+          double y;
+
+          if (t <= start)
+            at_start = v;
+          if (t <= start || isnan (v))
+            continue;
+          if (!drawn_at (out, x, &y))
+            g_error ("step %u: the sample at %" G_GINT64_FORMAT " is not drawn", i, t - t0);
+          if (fabs (y - (scale.y_bottom - v * px_per_unit)) > TOL + 1e-6)
+            g_error ("step %u: the sample at %" G_GINT64_FORMAT " is %g, drawn at %g",
+                     i, t - t0, scale.y_bottom - v * px_per_unit, y);
+        }
+      /* Into the plot from its left edge, where there was a sample there. */
+      if (!isnan (at_start))
+        g_assert_cmpfloat (g_array_index (out, CohortPoint, 0).x, <=,
+                           (double) start * px_per_usec + scale.x_offset + 1e-6);
+
+      any = cohort_trace_get_max (trace, series, start, &max);
+      g_assert_cmpint (any, ==, cohort_series_get_range (series, start, NULL, &expected_max));
+      if (any)
+        g_assert_cmpfloat (max, ==, expected_max);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -164,5 +238,6 @@ main (int   argc,
   g_test_add_func ("/Cohort/Polyline/spike-dip-step", test_spike_dip_step);
   g_test_add_func ("/Cohort/Polyline/gaps", test_gaps);
   g_test_add_func ("/Cohort/Polyline/random-walks", test_random_walks);
+  g_test_add_func ("/Cohort/Polyline/trace", test_trace);
   return g_test_run ();
 }

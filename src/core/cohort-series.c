@@ -352,6 +352,22 @@ first_since (const Ring *ring,
   return lo;
 }
 
+/**
+ * cohort_series_find:
+ * @time_usec: a time, or 0 for the first sample
+ *
+ * Returns: the index of the first sample after @time_usec, or the length
+ *   when there is none
+ */
+guint
+cohort_series_find (CohortSeries *self,
+                    gint64        time_usec)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return first_since (self->ring, time_usec);
+}
+
 /* @min and @max may be NULL; both are NAN when FALSE is returned. */
 gboolean
 cohort_series_get_range (CohortSeries *self,

@@ -41,6 +41,8 @@ guint         cohort_series_peek          (CohortSeries     *self,
                                            guint             index,
                                            const gint64    **times,
                                            const double    **values);
+guint         cohort_series_find          (CohortSeries     *self,
+                                           gint64            time_usec);
 double        cohort_series_get_last      (CohortSeries     *self);
 gint64        cohort_series_get_last_time (CohortSeries     *self);
 void          cohort_series_resize        (CohortSeries     *self,

@@ -48,6 +48,7 @@ typedef struct
   char         *key;
   char         *label;
   CohortSeries *series;
+  CohortTrace  *trace;    /* the series thinned and its maximum, kept */
   GdkRGBA       color;
   gboolean      dashed;
 } Line;
@@ -199,6 +200,7 @@ line_free (gpointer data)
   g_free (line->key);
   g_free (line->label);
   g_clear_pointer (&line->series, cohort_series_unref);
+  cohort_trace_free (line->trace);
   g_free (line);
 }
 
@@ -529,19 +531,9 @@ static guint
 index_at_or_before (CohortSeries *series,
                     gint64        time_usec)
 {
-  guint lo = 0;
-  guint hi = cohort_series_get_length (series);
+  guint after = cohort_series_find (series, time_usec);
 
-  while (lo < hi)
-    {
-      guint mid = lo + (hi - lo) / 2;
-
-      if (cohort_series_get_time (series, mid) <= time_usec)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-  return lo > 0 ? lo - 1 : 0;
+  return after > 0 ? after - 1 : 0;
 }
 
 /* The index of the sample nearest @time_usec; FALSE for an empty series. */
@@ -594,7 +586,7 @@ compute_ceiling (CohortGraph *self,
       Line *line = g_ptr_array_index (self->lines, i);
       double line_max;
 
-      if (cohort_series_get_range (line->series, since, NULL, &line_max))
+      if (cohort_trace_get_max (line->trace, line->series, since, &line_max))
         max = MAX (max, line_max);
     }
   return auto_ceiling (self->unit, max);
@@ -808,38 +800,17 @@ build_polyline (CohortGraph *self,
                 double       ceiling,
                 GArray      *out)
 {
-  guint length = cohort_series_get_length (line->series);
-  CohortThinner t;
-
   /* x_for_time () and y_for_value (), folded into a * t + b. */
   double px_per_usec = self->plot.size.width / (self->span * (double) G_USEC_PER_SEC);
-  double x_now = self->plot.origin.x + self->plot.size.width;
-  double y_bottom = self->plot.origin.y + 0.5 + (self->plot.size.height - 1.0);
-  double px_per_unit = (self->plot.size.height - 1.0) / ceiling;
-  guint i;
+  CohortTraceScale scale = {
+    .px_per_usec = px_per_usec,
+    .x_offset = self->plot.origin.x + self->plot.size.width - (double) now * px_per_usec,
+    .y_bottom = self->plot.origin.y + 0.5 + (self->plot.size.height - 1.0),
+    .px_per_unit = (self->plot.size.height - 1.0) / ceiling,
+    .tolerance = SIMPLIFY_PX,
+  };
 
-  g_array_set_size (out, 0);
-  cohort_thinner_init (&t, out, SIMPLIFY_PX);
-  /* From the last sample left of the plot, so the line enters at the
-   * edge instead of starting a little inside it. */
-  for (i = length > 0 ? index_at_or_before (line->series, start) : 0; i < length;)
-    {
-      const gint64 *times;
-      const double *values;
-      guint n = cohort_series_peek (line->series, i, &times, &values);
-
-      for (guint k = 0; k < n; k++)
-        {
-          if (isnan (values[k]))
-            cohort_thinner_end (&t);
-          else
-            cohort_thinner_add (&t,
-                         x_now - (double) (now - times[k]) * px_per_usec,
-                         y_bottom - values[k] * px_per_unit);
-        }
-      i += n;
-    }
-  cohort_thinner_end (&t);
+  cohort_trace_points (line->trace, line->series, &scale, start, out);
 }
 
 static void
@@ -1164,21 +1135,34 @@ has_visible_data (CohortGraph *self,
  * lines are the dear part of a frame; a graph draws them once per sample,
  * and the frames in between (hover, the rest of the page) reuse them. */
 static cairo_surface_t *
-render_graph (CohortGraph   *self,
-              int            width,
-              int            height,
-              int            scale,
-              gint64         now,
-              double         ceiling,
-              const GdkRGBA *fg)
+render_graph (CohortGraph      *self,
+              int               width,
+              int               height,
+              int               scale,
+              gint64            now,
+              double            ceiling,
+              const GdkRGBA    *fg,
+              cairo_surface_t **spare)
 {
   g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
   g_autoptr(GskRenderNode) texts = NULL;
   cairo_surface_t *surface;
   cairo_t *cr;
 
-  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width * scale, height * scale);
-  cairo_surface_set_device_scale (surface, scale, scale);
+  /* The last sample's surface, when nothing holds it any more (a texture
+   * would; a cairo node keeps a snapshot that cairo detaches before the
+   * first change): everything below paints over all of it, so it needs
+   * no clearing. */
+  if (*spare != NULL
+      && cairo_surface_get_reference_count (*spare) == 1
+      && cairo_image_surface_get_width (*spare) == width * scale
+      && cairo_image_surface_get_height (*spare) == height * scale)
+    surface = g_steal_pointer (spare);
+  else
+    {
+      surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width * scale, height * scale);
+      cairo_surface_set_device_scale (surface, scale, scale);
+    }
   cr = cairo_create (surface);
 
   /* The grid, the labels and the legend change far less often than
@@ -1203,7 +1187,9 @@ render_graph (CohortGraph   *self,
       self->static_generation = self->lines_generation;
     }
   cairo_set_source_surface (cr, self->static_surface, 0, 0);
+  cairo_set_operator (cr, CAIRO_OPERATOR_SOURCE);
   cairo_paint (cr);
+  cairo_set_operator (cr, CAIRO_OPERATOR_OVER);
   draw_markers (self, cr, now, fg, FALSE);
 
   cairo_save (cr);
@@ -1303,6 +1289,7 @@ cohort_graph_snapshot (GtkWidget   *widget,
   double ceiling;
   const PangoFontDescription *font;
   GdkRGBA fg;
+  cairo_surface_t *spare = NULL;
 
   if (width <= 0 || height <= 0)
     return;
@@ -1313,7 +1300,7 @@ cohort_graph_snapshot (GtkWidget   *widget,
       self->drawn_now = compute_now (self);
       self->drawn_ceiling = compute_ceiling (self, self->drawn_now);
       g_clear_pointer (&self->surface_node, gsk_render_node_unref);
-      g_clear_pointer (&self->surface, cairo_surface_destroy);
+      spare = g_steal_pointer (&self->surface);
     }
   now = self->drawn_now;
   ceiling = self->drawn_ceiling;
@@ -1344,10 +1331,11 @@ cohort_graph_snapshot (GtkWidget   *widget,
         g_clear_pointer (&self->static_surface, cairo_surface_destroy);
       g_clear_pointer (&self->surface_node, gsk_render_node_unref);
       g_clear_pointer (&self->surface, cairo_surface_destroy);
-      self->surface = render_graph (self, width, height, scale, now, ceiling, &fg);
+      self->surface = render_graph (self, width, height, scale, now, ceiling, &fg, &spare);
       self->drawn_scale = scale;
       self->drawn_serial = self->serial;
     }
+  g_clear_pointer (&spare, cairo_surface_destroy);
   append_surface (self, snapshot, width, height);
 
   /* The hovered marker stands out; the hairline and a dot on each line. */
@@ -1896,8 +1884,15 @@ cohort_graph_set_line (CohortGraph   *self,
     {
       line = g_new0 (Line, 1);
       line->key = g_strdup (key);
+      line->trace = cohort_trace_new ();
       g_ptr_array_add (self->lines, line);
     }
+  /* The pages hand every line over again at each sample: the same one
+   * changes nothing (the legend, above all, is not laid out again). */
+  else if (line->series == series
+           && gdk_rgba_equal (&line->color, color)
+           && g_strcmp0 (line->label, label) == 0)
+    return;
 
   cohort_series_ref (series);
   g_clear_pointer (&line->series, cohort_series_unref);

@@ -57,6 +57,12 @@
  * also has a frame or two that only relayout the table and labels (about
  * 1 ms): the median of every frame is theirs, not the graphs'.
  *
+ * The graph frames' main-thread CPU is also split (medians, PHASE_graph_
+ * layout_cpu_ms, _window_snapshot_cpu_ms, _render_cpu_ms): update and
+ * layout, the window's snapshot (every widget's render nodes, the graphs'
+ * included), and the GSK renderer. With BENCH_WINDOW_SLOW=MS in the
+ * environment, every frame over MS ms of CPU is printed with that split.
+ *
  * CPU: this process's utime + stime from /proc/self/stat over the phase
  * (every thread: the main loop, the sampler's reads), as percent of one
  * core. The idle figure (1 s samples) is the one the 3 % target is about.
@@ -131,6 +137,12 @@ typedef struct
   double graph_cpu_p95_ms;
   double graph_max_ms;
   double graph_snapshot_ms;
+  /* Where the graph frames' main-thread CPU went (medians, ms): update and
+   * layout (before-paint to the end of ::layout), the window's snapshot (every widget's
+   * render nodes), and the GSK renderer (the rest of the paint phase). */
+  double graph_layout_cpu_ms;
+  double graph_window_snapshot_cpu_ms;
+  double graph_render_cpu_ms;
   guint  layout_frames;
 } Phase;
 
@@ -166,6 +178,11 @@ typedef struct
   gint64             graph_us;         /* over the phase */
   gboolean           frame_layout;
   guint              layout_frames;
+  double             frame_paint_cpu;     /* thread CPU when layout ended */
+  double             frame_snapshot_cpu;  /* in the window's snapshot */
+  GArray            *graph_layout_cpu;    /* double, ms, graph frames */
+  GArray            *graph_snapshot_cpu;
+  GArray            *graph_render_cpu;
 
   double             fill_s;
   Phase              sample;
@@ -402,23 +419,6 @@ collect_widgets (Bench     *b,
 
 /* Frames ------------------------------------------------------------------- */
 
-/* CohortGraph's own snapshot, wrapped (in its class, for this process) to
- * know which frames redrew the graphs, and for how long. */
-static Bench *the_bench;
-static void (*graph_snapshot) (GtkWidget   *widget,
-                               GtkSnapshot *snapshot);
-
-static void
-timed_graph_snapshot (GtkWidget   *widget,
-                      GtkSnapshot *snapshot)
-{
-  gint64 start = g_get_monotonic_time ();
-
-  graph_snapshot (widget, snapshot);
-  the_bench->frame_graph_us += g_get_monotonic_time () - start;
-  the_bench->frame_graphs++;
-}
-
 /* The main thread's CPU time: what a frame costs, whatever else the
  * machine runs at the time (wall-clock frame times grow with the load). */
 static double
@@ -430,6 +430,34 @@ thread_cpu_ms (void)
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* CohortGraph's own snapshot and the window's, wrapped (in their classes,
+ * for this process): to know which frames redrew the graphs and for how
+ * long, and how much of the paint phase is building render nodes (the
+ * window's, every widget's) rather than the renderer drawing them. */
+static Bench *the_bench;
+static void (*graph_snapshot) (GtkWidget   *widget,
+                               GtkSnapshot *snapshot);
+static void (*window_snapshot) (GtkWidget   *widget,
+                                GtkSnapshot *snapshot);
+
+static void
+timed_snapshot (GtkWidget   *widget,
+                GtkSnapshot *snapshot)
+{
+  gboolean graph = COHORT_IS_GRAPH (widget);
+  gint64 start = g_get_monotonic_time ();
+  double cpu_start = thread_cpu_ms ();
+
+  (graph ? graph_snapshot : window_snapshot) (widget, snapshot);
+  if (graph)
+    {
+      the_bench->frame_graph_us += g_get_monotonic_time () - start;
+      the_bench->frame_graphs++;
+    }
+  else
+    the_bench->frame_snapshot_cpu += thread_cpu_ms () - cpu_start;
+}
+
 static void
 before_paint_cb (GdkFrameClock *clock,
                  Bench         *b)
@@ -439,13 +467,19 @@ before_paint_cb (GdkFrameClock *clock,
   b->frame_graphs = 0;
   b->frame_graph_us = 0;
   b->frame_layout = FALSE;
+  b->frame_paint_cpu = b->frame_cpu_start;
+  b->frame_snapshot_cpu = 0;
 }
+
+
 
 static void
 layout_cb (GdkFrameClock *clock,
            Bench         *b)
 {
   b->frame_layout = TRUE;
+  /* Connected after GTK's own handler: its layout is done. */
+  b->frame_paint_cpu = thread_cpu_ms ();
 }
 
 static void
@@ -457,12 +491,30 @@ after_paint_cb (GdkFrameClock *clock,
       double ms = (g_get_monotonic_time () - b->frame_start) / 1000.0;
 
       g_array_append_val (b->durations, ms);
+      if (g_getenv ("BENCH_WINDOW_SLOW") != NULL)
+        {
+          double now = thread_cpu_ms ();
+          double cpu = now - b->frame_cpu_start;
+
+          if (cpu > g_ascii_strtod (g_getenv ("BENCH_WINDOW_SLOW"), NULL))
+            g_printerr ("frame: cpu %.2f = layout %.2f + snapshot %.2f (graphs %.2f wall, %u) + render %.2f\n",
+                        cpu, b->frame_paint_cpu - b->frame_cpu_start, b->frame_snapshot_cpu,
+                        b->frame_graph_us / 1000.0, b->frame_graphs,
+                        now - b->frame_paint_cpu - b->frame_snapshot_cpu);
+        }
       if (b->frame_graphs > 0)
         {
-          double cpu = thread_cpu_ms () - b->frame_cpu_start;
+          double now = thread_cpu_ms ();
+          double cpu = now - b->frame_cpu_start;
+          double layout = b->frame_paint_cpu - b->frame_cpu_start;
+          double render = now - b->frame_paint_cpu - b->frame_snapshot_cpu;
 
           g_array_append_val (b->graph_durations, ms);
           g_array_append_val (b->graph_cpu, cpu);
+          g_array_append_val (b->graph_layout_cpu, layout);
+          g_array_append_val (b->graph_snapshot_cpu, b->frame_snapshot_cpu);
+          g_array_append_val (b->graph_render_cpu, render);
+
           b->graph_us += b->frame_graph_us;
         }
       b->layout_frames += b->frame_layout;
@@ -526,6 +578,9 @@ measure (Bench      *b,
   g_array_set_size (b->durations, 0);
   g_array_set_size (b->graph_durations, 0);
   g_array_set_size (b->graph_cpu, 0);
+  g_array_set_size (b->graph_layout_cpu, 0);
+  g_array_set_size (b->graph_snapshot_cpu, 0);
+  g_array_set_size (b->graph_render_cpu, 0);
   b->graph_us = 0;
   b->layout_frames = 0;
   b->frame_start = 0;
@@ -557,6 +612,12 @@ measure (Bench      *b,
   phase->graph_cpu_p95_ms = percentile (b->graph_cpu, 95);
   phase->graph_snapshot_ms = b->graph_durations->len > 0 ? b->graph_us / 1000.0 / b->graph_durations->len : NAN;
   phase->layout_frames = b->layout_frames;
+  g_array_sort (b->graph_layout_cpu, compare_doubles);
+  g_array_sort (b->graph_snapshot_cpu, compare_doubles);
+  g_array_sort (b->graph_render_cpu, compare_doubles);
+  phase->graph_layout_cpu_ms = percentile (b->graph_layout_cpu, 50);
+  phase->graph_window_snapshot_cpu_ms = percentile (b->graph_snapshot_cpu, 50);
+  phase->graph_render_cpu_ms = percentile (b->graph_render_cpu, 50);
 
   g_printerr ("bench-window: %s: %u frames (%u with layout), median %.2f ms, p95 %.2f ms, max %.2f ms; "
               "%u redrew the graphs: median %.2f ms, p95 %.2f ms, max %.2f ms (graph snapshots %.2f ms); "
@@ -565,6 +626,10 @@ measure (Bench      *b,
               phase->graph_frames, phase->graph_median_ms, phase->graph_p95_ms, phase->graph_max_ms,
               phase->graph_snapshot_ms,
               phase->cpu_percent, phase->x_cpu_percent, phase->samples, phase->points);
+  g_printerr ("bench-window: %s: graph frames' CPU (medians): cpu %.2f ms, p95 %.2f ms = "
+              "update+layout %.2f + window snapshot %.2f + renderer %.2f\n",
+              name, phase->graph_cpu_median_ms, phase->graph_cpu_p95_ms, phase->graph_layout_cpu_ms,
+              phase->graph_window_snapshot_cpu_ms, phase->graph_render_cpu_ms);
 }
 
 /* The steps -------------------------------------------------------------- */
@@ -723,6 +788,11 @@ print_phase (GString     *json,
   g_string_append_printf (json, ",\"%s_graph_cpu_median_ms\":%s,\"%s_graph_cpu_p95_ms\":%s",
                           prefix, fmt (buf[0], "%.3f", phase->graph_cpu_median_ms),
                           prefix, fmt (buf[1], "%.3f", phase->graph_cpu_p95_ms));
+  g_string_append_printf (json, ",\"%s_graph_layout_cpu_ms\":%s,\"%s_graph_window_snapshot_cpu_ms\":%s,"
+                          "\"%s_graph_render_cpu_ms\":%s",
+                          prefix, fmt (buf[2], "%.3f", phase->graph_layout_cpu_ms),
+                          prefix, fmt (buf[3], "%.3f", phase->graph_window_snapshot_cpu_ms),
+                          prefix, fmt (buf[4], "%.3f", phase->graph_render_cpu_ms));
   if (with_points)
     g_string_append_printf (json, ",\"%s_points\":%s", prefix, fmt (buf[6], "%.0f", phase->points));
 }
@@ -837,12 +907,19 @@ main (int   argc,
   b.durations = g_array_new (FALSE, FALSE, sizeof (double));
   b.graph_durations = g_array_new (FALSE, FALSE, sizeof (double));
   b.graph_cpu = g_array_new (FALSE, FALSE, sizeof (double));
+  b.graph_layout_cpu = g_array_new (FALSE, FALSE, sizeof (double));
+  b.graph_snapshot_cpu = g_array_new (FALSE, FALSE, sizeof (double));
+  b.graph_render_cpu = g_array_new (FALSE, FALSE, sizeof (double));
   the_bench = &b;
   {
     GtkWidgetClass *graph_class = g_type_class_ref (COHORT_TYPE_GRAPH);
+    GtkWidgetClass *window_class;
 
     graph_snapshot = graph_class->snapshot;
-    graph_class->snapshot = timed_graph_snapshot;
+    graph_class->snapshot = timed_snapshot;
+    window_class = g_type_class_ref (COHORT_TYPE_WINDOW);
+    window_snapshot = window_class->snapshot;
+    window_class->snapshot = timed_snapshot;
   }
   g_type_class_ref (COHORT_TYPE_SAMPLER);
   g_signal_add_emission_hook (g_signal_lookup ("sampled", COHORT_TYPE_SAMPLER), 0, sampled_hook, &b, NULL);
