@@ -1041,6 +1041,46 @@ test_channel_pieces (void)
   close (pair[1]);
 }
 
+/* A handler that reads the channel again (as a nested main loop running
+ * the child watch's drain would): nothing is read twice or lost, and the
+ * channel stays open. */
+static void
+draining_message_cb (CohortChannel *channel,
+                     JsonNode      *node,
+                     const char    *text,
+                     guint64        bytes,
+                     gpointer       data)
+{
+  GPtrArray *texts = data;
+
+  g_ptr_array_add (texts, g_strdup (text));
+  cohort_channel_drain (channel);
+}
+
+static void
+test_channel_nested_read (void)
+{
+  g_autoptr(CohortChannel) channel = NULL;
+  g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+  TextsWait wait = { texts, 3 };
+  int pair[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), ==, 0);
+  channel = cohort_channel_new (pair[0]);
+  g_signal_connect (channel, "message", G_CALLBACK (draining_message_cb), texts);
+  write_all (pair[1], "1\n2\n", 4);
+  write_all (pair[1], "3\n", 2);
+  g_assert_true (cohort_test_wait_until (texts_reached, &wait, 5000));
+  g_assert_true (cohort_channel_is_open (channel));
+  g_assert_cmpuint (texts->len, ==, 3);
+  g_assert_cmpstr (g_ptr_array_index (texts, 0), ==, "1");
+  g_assert_cmpstr (g_ptr_array_index (texts, 1), ==, "2");
+  g_assert_cmpstr (g_ptr_array_index (texts, 2), ==, "3");
+
+  cohort_channel_close (channel);
+  close (pair[1]);
+}
+
 /* Reading straight into the line reader: lines come out NUL-terminated
  * where they landed, across commits, and a callback that flushes the
  * reader drops the rest of what was committed. */
@@ -1135,6 +1175,7 @@ main (int   argc,
   ADD ("/Cohort/Channel/reload-under-load", test_reload_under_load);
 
   g_test_add_func ("/Cohort/Channel/pieces", test_channel_pieces);
+  g_test_add_func ("/Cohort/Channel/nested-read", test_channel_nested_read);
   g_test_add_func ("/Cohort/Channel/reader-in-place", test_reader_in_place);
 
   return g_test_run ();

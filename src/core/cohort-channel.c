@@ -291,6 +291,12 @@ read_some (CohortChannel *self)
 {
   gsize budget = READ_BUDGET;
 
+  /* Called again from a handler's nested main loop (the worker exited
+   * meanwhile): the outer read goes on, and what is left stays in the
+   * socket for the next dispatch. */
+  if (cohort_line_reader_is_busy (self->reader))
+    return self->fd >= 0;
+
   while (budget > 0 && self->fd >= 0)
     {
       gsize room = MIN (READ_CHUNK, budget);

@@ -217,6 +217,15 @@ cohort_line_reader_flush (CohortLineReader *self)
   self->discarding = FALSE;
 }
 
+/* Whether lines are being handed on: a nested main loop in a callback may
+ * run a caller's read again, which must not reserve meanwhile. */
+gboolean
+cohort_line_reader_is_busy (CohortLineReader *self)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  return self->committing;
+}
+
 gsize
 cohort_line_reader_get_pending (CohortLineReader *self)
 {

@@ -104,6 +104,10 @@ output_ready_cb (int          fd,
 {
   OutputPipe *pipe = user_data;
 
+  /* Called again from a handler's nested main loop: later. */
+  if (cohort_line_reader_is_busy (pipe->reader))
+    return G_SOURCE_CONTINUE;
+
   for (guint i = 0; i < READS_PER_DISPATCH; i++)
     {
       /* Straight into the line reader's buffer: no copy of whole lines. */
