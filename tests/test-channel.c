@@ -1051,9 +1051,7 @@ draining_message_cb (CohortChannel *channel,
                      guint64        bytes,
                      gpointer       data)
 {
-  GPtrArray *texts = data;
-
-  g_ptr_array_add (texts, g_strdup (text));
+  channel_message_cb (channel, node, text, bytes, data);
   cohort_channel_drain (channel);
 }
 
