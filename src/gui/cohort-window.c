@@ -299,13 +299,31 @@ cohort_window_show_open_error (CohortWindow  *self,
   gtk_window_present (GTK_WINDOW (alert));
 }
 
-/* "• Name" while there are unsaved changes; the file under it. */
+/* Where a file is, as GNOME's editors show it: its folder, the home
+ * folder written ~. */
+static char *
+display_folder (const char *path)
+{
+  g_autofree char *folder = g_path_get_dirname (path);
+  const char *home = g_get_home_dir ();
+  gsize n = home != NULL ? strlen (home) : 0;
+
+  if (n > 1 && g_str_has_prefix (folder, home) && (folder[n] == '\0' || folder[n] == G_DIR_SEPARATOR))
+    {
+      g_autofree char *short_folder = g_strconcat ("~", folder + n, NULL);
+
+      return g_filename_display_name (short_folder);
+    }
+  return g_filename_display_name (folder);
+}
+
+/* "• Name" while there are unsaved changes; its folder under it. */
 static void
 update_title (CohortWindow *self)
 {
   const char *name = self->profile != NULL ? cohort_profile_get_name (self->profile) : NULL;
   const char *path = self->profile != NULL ? cohort_profile_get_path (self->profile) : NULL;
-  g_autofree char *display = path != NULL ? g_filename_display_name (path) : NULL;
+  g_autofree char *display = path != NULL ? display_folder (path) : NULL;
   g_autofree char *title = NULL;
 
   if (name == NULL || name[0] == '\0')
