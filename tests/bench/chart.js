@@ -94,8 +94,12 @@ function ratioPanel() {
           med(rt, filters(`${f},peer=node-fork`), 'per_second'));
     }
   const th = runsOf('threads');
+  // Like with like: one task per message against Node's pool posting one,
+  // batches against batches (the issue's target).
   add('tiny tasks', med(th, filters('test=throughput,peer=cohort,worker=messages'), 'per_second'),
-      med(th, filters('test=throughput,peer=worker_threads'), 'per_second'));
+      med(th, filters('test=throughput,peer=worker_threads,worker=pool'), 'per_second'));
+  add('tiny tasks, batched', med(th, filters('test=throughput,peer=cohort,worker=batched'), 'per_second'),
+      med(th, filters('test=throughput,peer=worker_threads,worker=batched'), 'per_second'));
   add('1→2 speed-up', med(th, filters('test=speedup,peer=cohort'), 'speedup'),
       med(th, filters('test=speedup,peer=worker_threads'), 'speedup'));
   const sa = runsOf('sampling');
