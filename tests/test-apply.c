@@ -894,7 +894,10 @@ test_remove_last (Fixture       *f,
   g_autoptr(GError) error = NULL;
   GPid pid;
 
-  web = start (f, "[Cluster web]\nCommand=%s --term-delay 300\nStopMessage=\n", f->worker);
+  /* Online once it says "ready", its SIGTERM handler in place: a signal
+   * before that would end it at once (seen under ASan's slow start). */
+  web = start (f, "[Cluster web]\nCommand=%s --term-delay 300 --send-ready\nReadyTimeout=5\nStopMessage=\n",
+               f->worker);
   wait_state (web, COHORT_WORKER_STATE_ONLINE, 1, 5000);
   pid = cohort_test_worker_pid (web, 0);
   g_assert_true (cohort_supervisor_remove_cluster (f->supervisor, "web", &error));

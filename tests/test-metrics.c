@@ -394,7 +394,10 @@ test_thread_cpu (Fixture       *f,
   busy = recent_mean (s, "busy", 0, COHORT_METRIC_CPU, 1);
   idle = recent_mean (s, "idle", 0, COHORT_METRIC_CPU, 1);
   g_test_message ("busy thread %.1f %%, idle thread %.1f %%", busy, idle);
-  g_assert_cmpfloat (busy, >=, 60);
+  /* Its share of a core is what the scheduler gives it: near 100 % on a
+   * quiet machine, 59.8 % seen at a load of 18 on 2 cores. Far above the
+   * idle thread's either way. */
+  g_assert_cmpfloat (busy, >=, 30);
   g_assert_cmpfloat (busy, <=, 101);
   g_assert_cmpfloat (idle, <, 5);
 }
