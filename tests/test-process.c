@@ -360,6 +360,39 @@ test_min_uptime_resets (Fixture       *f,
   restarts_clear (&r, worker);
 }
 
+/* MaxMemory, as PM2's max_memory_restart: a worker whose resident memory
+ * passes the limit is restarted, gracefully, with the reason given; one
+ * under it is left alone. */
+static gboolean
+restarted_once (gpointer data)
+{
+  CohortWorker *worker = cohort_cluster_lookup_worker (data, 0);
+
+  return worker != NULL && cohort_worker_get_restarts (worker) >= 1
+         && cohort_worker_get_state (worker) == COHORT_WORKER_STATE_ONLINE;
+}
+
+static void
+test_max_memory (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(CohortCluster) big = start (f,
+                                        "[Cluster big]\nCommand=%s --alloc 48\nMaxMemory=24\nStopMessage=\n"
+                                        "[Cluster small]\nCommand=%s --alloc 4\nMaxMemory=24\nStopMessage=\n",
+                                        f->worker, f->worker);
+  CohortWorker *small = cohort_cluster_lookup_worker (cohort_supervisor_lookup (f->supervisor, "small"), 0);
+  const char *reason;
+
+  g_assert_true (cohort_test_wait_until (restarted_once, big, 15000));
+  reason = cohort_worker_get_reason (cohort_cluster_lookup_worker (big, 0));
+  g_test_message ("big: %s", reason);
+  g_assert_nonnull (strstr (reason, "passed MaxMemory=24 MiB"));
+
+  /* Checked every second as long as the big one: never restarted. */
+  g_assert_cmpint (cohort_worker_get_state (small), ==, COHORT_WORKER_STATE_ONLINE);
+  g_assert_cmpuint (cohort_worker_get_restarts (small), ==, 0);
+}
+
 static void
 test_exec_failure (Fixture       *f,
                    gconstpointer  data)
@@ -951,6 +984,7 @@ main (int   argc,
   ADD ("/Cohort/Process/port-in-use", test_port_in_use);
   ADD ("/Cohort/Process/backoff-to-errored", test_backoff_to_errored);
   ADD ("/Cohort/Process/min-uptime-resets", test_min_uptime_resets);
+  ADD ("/Cohort/Process/max-memory", test_max_memory);
   ADD ("/Cohort/Process/exec-failure", test_exec_failure);
   ADD ("/Cohort/Process/search-path", test_search_path);
   ADD ("/Cohort/Process/fd-collision", test_fd_collision);

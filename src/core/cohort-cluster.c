@@ -21,7 +21,9 @@
 #include "cohort-thread-worker.h"
 #include "cohort-worker-private.h"
 
-#define MEMORY_CHECK_MS 1000
+/* Whole seconds: GLib fires such timers together, so the check shares the
+ * sampler's wake-up instead of adding one a second. */
+#define MEMORY_CHECK_S 1
 #define MAX_SCALE       4096
 /* Task timings kept for the percentiles of a thread cluster. */
 #define MAX_TIMINGS     1024
@@ -570,7 +572,7 @@ cohort_cluster_start (CohortCluster  *self,
     cohort_worker_start (add_worker (self, id));
 
   if (self->spec->max_memory_mib > 0 && self->memory_check == 0)
-    self->memory_check = g_timeout_add (MEMORY_CHECK_MS, memory_check_cb, self);
+    self->memory_check = g_timeout_add_seconds (MEMORY_CHECK_S, memory_check_cb, self);
 
   update_n_online (self);
   return TRUE;
@@ -1527,7 +1529,7 @@ cohort_cluster_set_spec (CohortCluster      *self,
     }
 
   if (running && spec->max_memory_mib > 0 && self->memory_check == 0)
-    self->memory_check = g_timeout_add (MEMORY_CHECK_MS, memory_check_cb, self);
+    self->memory_check = g_timeout_add_seconds (MEMORY_CHECK_S, memory_check_cb, self);
   else if (spec->max_memory_mib == 0)
     g_clear_handle_id (&self->memory_check, g_source_remove);
 
