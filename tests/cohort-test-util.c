@@ -15,6 +15,7 @@
 
 #include "cohort-process-worker.h"
 #include "cohort-test-util.h"
+#include "cohort-trust.h"
 
 static gboolean
 tick_cb (gpointer data)
@@ -127,6 +128,30 @@ cohort_test_profile (const char *dir,
   cohort_profile_load_file (profile, path, &error);
   g_assert_no_error (error);
   return g_steal_pointer (&profile);
+}
+
+/* Writes the profile @format as @dir/@name and returns its path; trusted:
+ * as if Cohort had saved it, so it starts without asking. */
+char *
+cohort_test_write_profile (const char *dir,
+                           const char *name,
+                           gboolean    trusted,
+                           const char *format,
+                           ...)
+{
+  char *path = g_build_filename (dir, name, NULL);
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+  if (trusted)
+    cohort_trust_remember (path, text, strlen (text));
+  return path;
 }
 
 CohortSupervisor *

@@ -22,6 +22,11 @@ char          *cohort_test_make_dir        (void);
 void           cohort_test_remove_dir      (const char          *dir);
 CohortProfile *cohort_test_profile         (const char          *dir,
                                             const char          *text);
+char          *cohort_test_write_profile   (const char          *dir,
+                                            const char          *name,
+                                            gboolean             trusted,
+                                            const char          *format,
+                                            ...) G_GNUC_PRINTF (4, 5);
 CohortSupervisor *cohort_test_supervisor   (const char          *dir,
                                             const char          *text);
 JsonObject    *cohort_test_read_json       (const char          *path);

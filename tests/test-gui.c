@@ -232,18 +232,14 @@ static void
 test_window (void)
 {
   g_autofree char *worker = g_shell_quote (cohort_test_worker_path ());
-  g_autofree char *text = NULL;
   g_autofree char *profile = NULL;
   Fixture f = { 0 };
 
   f.dir = cohort_test_make_dir ();
-  profile = g_build_filename (f.dir, "gui.cohort", NULL);
-  text = g_strdup_printf ("[Profile]\nName=GUI test\n"
-                          "[Cluster web]\nCommand=%s --channel-echo --on-shutdown-exit 0 --send-ready\n"
-                          "Instances=2\nReadyTimeout=5\nStopTimeout=5\n", worker);
-  g_assert_true (g_file_set_contents (profile, text, -1, NULL));
-  /* As if Cohort had saved it: it starts without asking. */
-  cohort_trust_remember (profile, text, strlen (text));
+  profile = cohort_test_write_profile (f.dir, "gui.cohort", TRUE,
+                                       "[Profile]\nName=GUI test\n"
+                                       "[Cluster web]\nCommand=%s --channel-echo --on-shutdown-exit 0 --send-ready\n"
+                                       "Instances=2\nReadyTimeout=5\nStopTimeout=5\n", worker);
   run_app (&f, profile, run_steps);
 }
 
@@ -530,16 +526,15 @@ static void
 test_profile (void)
 {
   g_autofree char *worker = g_shell_quote (cohort_test_worker_path ());
-  g_autofree char *text = NULL;
   g_autofree char *profile = NULL;
   Fixture f = { 0 };
 
   f.dir = cohort_test_make_dir ();
-  profile = g_build_filename (f.dir, "foreign.cohort", NULL);
-  text = g_strdup_printf ("# written by hand\n[Profile]\nName=Foreign\n\n"
-                          "[Cluster web]\n# the fixture\nCommand=%s --channel-echo --on-shutdown-exit 0\n"
-                          "Instances=1\nStopTimeout=5\n", worker);
-  g_assert_true (g_file_set_contents (profile, text, -1, NULL));
+  /* Not trusted: written by hand, not saved by Cohort here. */
+  profile = cohort_test_write_profile (f.dir, "foreign.cohort", FALSE,
+                                       "# written by hand\n[Profile]\nName=Foreign\n\n"
+                                       "[Cluster web]\n# the fixture\nCommand=%s --channel-echo --on-shutdown-exit 0\n"
+                                       "Instances=1\nStopTimeout=5\n", worker);
   run_app (&f, profile, run_profile_steps);
 }
 

@@ -16,7 +16,6 @@
 #include "cohort-preferences-window.h"
 #include "cohort-test-gui.h"
 #include "cohort-test-util.h"
-#include "cohort-trust.h"
 #include "cohort-window.h"
 
 static const char * const keys[] = { "sample-interval", "history-length", "graph-span" };
@@ -215,19 +214,15 @@ test_app (void)
 {
   g_autoptr(GSettings) settings = settings_new ();
   g_autofree char *worker = g_shell_quote (cohort_test_worker_path ());
-  g_autofree char *text = NULL;
   g_autofree char *profile = NULL;
   const char *argv[] = { "cohort", NULL, NULL };
   Fixture f = { 0 };
 
   f.dir = cohort_test_make_dir ();
-  profile = g_build_filename (f.dir, "preferences.cohort", NULL);
-  text = g_strdup_printf ("[Profile]\nName=Preferences test\n"
-                          "[Cluster web]\nCommand=%s --channel-echo --on-shutdown-exit 0\n"
-                          "Instances=1\nStopTimeout=5\n", worker);
-  g_assert_true (g_file_set_contents (profile, text, -1, NULL));
-  /* As if Cohort had saved it: it starts without asking. */
-  cohort_trust_remember (profile, text, strlen (text));
+  profile = cohort_test_write_profile (f.dir, "preferences.cohort", TRUE,
+                                       "[Profile]\nName=Preferences test\n"
+                                       "[Cluster web]\nCommand=%s --channel-echo --on-shutdown-exit 0\n"
+                                       "Instances=1\nStopTimeout=5\n", worker);
 
   argv[1] = profile;
   f.app = cohort_application_new ();
