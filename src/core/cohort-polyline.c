@@ -174,19 +174,19 @@ follow (CohortSeries **followed,
     }
 }
 
-/* The index of the first sample after @fed, or -1 when the samples since
- * are no longer all there (the ring went round, or it was cleared). */
-static gint
-next_index (CohortSeries *series,
-            gint64        fed)
+/* Whether @series still holds every sample after @fed, the last one
+ * taken in (0: none yet): not when the ring went round past it, or the
+ * series was cleared. */
+static gboolean
+has_all_since (CohortSeries *series,
+               gint64        fed)
 {
   guint length = cohort_series_get_length (series);
 
-  if (length > 0 && cohort_series_get_time (series, 0) > fed)
-    return -1;
-  if (length > 0 && cohort_series_get_time (series, length - 1) < fed)
-    return -1;
-  return (gint) cohort_series_find (series, fed);
+  return fed != 0
+         && (length == 0
+             || (cohort_series_get_time (series, 0) <= fed
+                 && cohort_series_get_time (series, length - 1) >= fed));
 }
 
 /* Drops a consumed prefix of @array once it is most of it. */
@@ -201,30 +201,38 @@ compact (GArray *array,
     }
 }
 
+/* cohort_series_foreach() callbacks: one sample more for the line, and
+ * for the queue of maxima. */
 static void
-feed_points (CohortTrace  *self,
-             CohortSeries *series,
-             guint         from)
+thin_sample (gint64   time_usec,
+             double   value,
+             gpointer data)
 {
-  guint length = cohort_series_get_length (series);
+  CohortTrace *self = data;
 
-  for (guint i = from; i < length;)
-    {
-      const gint64 *times;
-      const double *values;
-      guint n = cohort_series_peek (series, i, &times, &values);
+  if (isnan (value))
+    cohort_thinner_end (&self->thinner);
+  else
+    cohort_thinner_add (&self->thinner, (double) time_usec * self->px_per_usec,
+                        self->y_bottom - value * self->px_per_unit);
+  self->fed = time_usec;
+}
 
-      for (guint k = 0; k < n; k++)
-        {
-          if (isnan (values[k]))
-            cohort_thinner_end (&self->thinner);
-          else
-            cohort_thinner_add (&self->thinner, (double) times[k] * self->px_per_usec,
-                                self->y_bottom - values[k] * self->px_per_unit);
-        }
-      i += n;
-      self->fed = times[n - 1];
-    }
+static void
+queue_sample (gint64   time_usec,
+              double   value,
+              gpointer data)
+{
+  CohortTrace *self = data;
+  Sample sample = { time_usec, value };
+
+  self->max_fed = time_usec;
+  if (isnan (value))
+    return;
+  while (self->maxima->len > self->max_first
+         && g_array_index (self->maxima, Sample, self->maxima->len - 1).value <= value)
+    g_array_set_size (self->maxima, self->maxima->len - 1);
+  g_array_append_val (self->maxima, sample);
 }
 
 /**
@@ -247,23 +255,19 @@ cohort_trace_points (CohortTrace            *self,
                      GArray                 *out)
 {
   double x_start;
-  gint next = -1;
 
   g_return_if_fail (self != NULL && series != NULL && scale != NULL);
   g_return_if_fail (out != NULL && g_array_get_element_size (out) == sizeof (CohortPoint));
 
-  if (self->series == series
-      && self->capacity == cohort_series_get_capacity (series)
-      && self->px_per_usec == scale->px_per_usec
-      && self->y_bottom == scale->y_bottom
-      && self->px_per_unit == scale->px_per_unit
-      && self->tolerance == scale->tolerance
-      && start_usec >= self->start)
-    next = self->fed == 0 ? -1 : next_index (series, self->fed);
-
-  if (next < 0)
+  if (self->series != series
+      || self->capacity != cohort_series_get_capacity (series)
+      || self->px_per_usec != scale->px_per_usec
+      || self->y_bottom != scale->y_bottom
+      || self->px_per_unit != scale->px_per_unit
+      || self->tolerance != scale->tolerance
+      || start_usec < self->start
+      || !has_all_since (series, self->fed))
     {
-      guint length = cohort_series_get_length (series);
       guint from = cohort_series_find (series, start_usec);
 
       follow (&self->series, series);
@@ -272,14 +276,13 @@ cohort_trace_points (CohortTrace            *self,
       self->y_bottom = scale->y_bottom;
       self->px_per_unit = scale->px_per_unit;
       self->tolerance = scale->tolerance;
-      self->fed = 0;
       g_array_set_size (self->kept, 0);
       self->first = 0;
       cohort_thinner_init (&self->thinner, self->kept, scale->tolerance);
-      /* From the last sample at or before the start. */
-      next = length == 0 ? 0 : (gint) (from > 0 ? from - 1 : 0);
+      /* From the last sample at or before the start (0: every one). */
+      self->fed = from > 0 ? cohort_series_get_time (series, from - 1) - 1 : 0;
     }
-  feed_points (self, series, (guint) next);
+  cohort_series_foreach (series, self->fed, thin_sample, self);
   self->start = start_usec;
 
   /* Leave out what lies wholly left of the window: a run that ends
@@ -342,47 +345,21 @@ cohort_trace_get_max (CohortTrace  *self,
                       gint64        since_usec,
                       double       *max)
 {
-  gint next = -1;
-  guint length;
-
   g_return_val_if_fail (self != NULL && series != NULL && max != NULL, FALSE);
 
-  if (self->max_series == series
-      && self->max_capacity == cohort_series_get_capacity (series)
-      && since_usec >= self->max_since)
-    next = self->max_fed == 0 ? -1 : next_index (series, self->max_fed);
-  if (next < 0)
+  if (self->max_series != series
+      || self->max_capacity != cohort_series_get_capacity (series)
+      || since_usec < self->max_since
+      || !has_all_since (series, self->max_fed))
     {
       follow (&self->max_series, series);
       self->max_capacity = cohort_series_get_capacity (series);
-      self->max_fed = 0;
       g_array_set_size (self->maxima, 0);
       self->max_first = 0;
-      next = (gint) cohort_series_find (series, since_usec);
+      self->max_fed = since_usec;
     }
   self->max_since = since_usec;
-
-  length = cohort_series_get_length (series);
-  for (guint i = (guint) next; i < length;)
-    {
-      const gint64 *times;
-      const double *values;
-      guint n = cohort_series_peek (series, i, &times, &values);
-
-      for (guint k = 0; k < n; k++)
-        {
-          Sample sample = { times[k], values[k] };
-
-          if (isnan (sample.value))
-            continue;
-          while (self->maxima->len > self->max_first
-                 && g_array_index (self->maxima, Sample, self->maxima->len - 1).value <= sample.value)
-            g_array_set_size (self->maxima, self->maxima->len - 1);
-          g_array_append_val (self->maxima, sample);
-        }
-      i += n;
-      self->max_fed = times[n - 1];
-    }
+  cohort_series_foreach (series, self->max_fed, queue_sample, self);
 
   while (self->max_first < self->maxima->len
          && g_array_index (self->maxima, Sample, self->max_first).time <= since_usec)
