@@ -828,6 +828,73 @@ burst_size (guint i)
   return sizes[i % G_N_ELEMENTS (sizes)];
 }
 
+/* A handler of the first echo runs a nested main loop (as a dialog
+ * would), in which the worker exits: the echoes read with it, and those
+ * still in the socket, all arrive; the exit is handled once the handler
+ * is done. */
+typedef struct
+{
+  GPtrArray *texts;
+  gboolean   nested;
+} NestedExit;
+
+static void
+nested_exit_cb (CohortWorker        *worker,
+                const CohortMessage *message,
+                gpointer             data)
+{
+  NestedExit *n = data;
+
+  if (message->outgoing)
+    return;
+  g_ptr_array_add (n->texts, g_strdup (message->json));
+  if (!n->nested)
+    {
+      n->nested = TRUE;
+      cohort_test_sleep (300);
+    }
+}
+
+static gboolean
+four_texts (gpointer data)
+{
+  return ((NestedExit *) data)->texts->len >= 4;
+}
+
+static void
+test_exit_in_nested_loop (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  NestedExit n = { g_ptr_array_new_with_free_func (g_free), FALSE };
+  CohortWorker *worker;
+  gulong handler;
+
+  cluster = start (f, "[Cluster echo]\nCommand=%s --channel-echo --on-shutdown-exit 0\n"
+                   "StopMessage=\nRestartDelay=10000\n", f->worker);
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 1, 5000);
+  worker = cohort_cluster_lookup_worker (cluster, 0);
+  handler = g_signal_connect (worker, "message", G_CALLBACK (nested_exit_cb), &n);
+  send_json (worker, "{\"n\":1}");
+  send_json (worker, "{\"n\":2}");
+  send_json (worker, "{\"n\":3}");
+  send_json (worker, "\"shutdown\"");
+
+  g_assert_true (cohort_test_wait_until (four_texts, &n, 10000));
+  g_signal_handler_disconnect (worker, handler);
+  /* The three echoes, then the echo of "shutdown", its last words. */
+  g_assert_cmpuint (n.texts->len, ==, 4);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("{\"echo\":{\"n\":%u}}", i + 1);
+
+      g_assert_cmpstr (g_ptr_array_index (n.texts, i), ==, expected);
+    }
+  g_assert_cmpstr (g_ptr_array_index (n.texts, 3), ==, "{\"echo\":\"shutdown\"}");
+  g_assert_cmpuint (cohort_worker_get_messages_in (worker), ==, 4);
+  g_ptr_array_unref (n.texts);
+}
+
 static char *
 burst_message (guint i)
 {
@@ -1081,7 +1148,8 @@ test_channel_nested_read (void)
 
 /* Reading straight into the line reader: lines come out NUL-terminated
  * where they landed, across commits, and a callback that flushes the
- * reader drops the rest of what was committed. */
+ * reader (the stream ended under it) loses nothing already read: the
+ * lines after it, then the unfinished one. */
 typedef struct
 {
   CohortLineReader *reader;
@@ -1133,14 +1201,18 @@ test_reader_in_place (void)
   g_assert_cmpuint (strlen (g_ptr_array_index (p.lines, 3)), ==, strlen ("three") + strlen (big));
   g_assert_cmpstr (g_ptr_array_index (p.lines, 4), ==, "four");
 
-  /* Flushed from the callback of the 6th line: the 7th is dropped. */
+  /* Flushed from the callback of the 6th line ("five"): "six", "seven"
+   * and the unfinished "eig" still come, and nothing is left pending. */
   p.flush_after = 6;
-  commit_text (p.reader, "five\nsix\nseven\n");
-  g_assert_cmpuint (p.lines->len, ==, 6);
+  commit_text (p.reader, "five\nsix\nseven\neig");
+  g_assert_cmpuint (p.lines->len, ==, 9);
+  g_assert_cmpstr (g_ptr_array_index (p.lines, 6), ==, "six");
+  g_assert_cmpstr (g_ptr_array_index (p.lines, 7), ==, "seven");
+  g_assert_cmpstr (g_ptr_array_index (p.lines, 8), ==, "eig");
   g_assert_cmpuint (cohort_line_reader_get_pending (p.reader), ==, 0);
-  commit_text (p.reader, "eight\n");
-  g_assert_cmpuint (p.lines->len, ==, 7);
-  g_assert_cmpstr (g_ptr_array_index (p.lines, 6), ==, "eight");
+  commit_text (p.reader, "nine\n");
+  g_assert_cmpuint (p.lines->len, ==, 10);
+  g_assert_cmpstr (g_ptr_array_index (p.lines, 9), ==, "nine");
 
   cohort_line_reader_free (p.reader);
   g_ptr_array_unref (p.lines);
@@ -1174,6 +1246,7 @@ main (int   argc,
 
   g_test_add_func ("/Cohort/Channel/pieces", test_channel_pieces);
   g_test_add_func ("/Cohort/Channel/nested-read", test_channel_nested_read);
+  ADD ("/Cohort/Channel/exit-in-nested-loop", test_exit_in_nested_loop);
   g_test_add_func ("/Cohort/Channel/reader-in-place", test_reader_in_place);
 
   return g_test_run ();

@@ -577,6 +577,15 @@ cohort_channel_get_queued (CohortChannel *self)
   return self->queue->len - self->queue_offset;
 }
 
+/* Whether lines read are being handed on: a handler of one is running,
+ * maybe a nested main loop in it. */
+gboolean
+cohort_channel_is_reading (CohortChannel *self)
+{
+  g_return_val_if_fail (COHORT_IS_CHANNEL (self), FALSE);
+  return self->reader != NULL && cohort_line_reader_is_busy (self->reader);
+}
+
 /* Reads what is already there (the worker has exited), within the budget. */
 void
 cohort_channel_drain (CohortChannel *self)

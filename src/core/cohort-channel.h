@@ -23,6 +23,7 @@ gboolean       cohort_channel_send           (CohortChannel *self,
                                               gsize          length,
                                               GError       **error);
 gboolean       cohort_channel_is_open        (CohortChannel *self);
+gboolean       cohort_channel_is_reading     (CohortChannel *self);
 gsize          cohort_channel_get_queued     (CohortChannel *self);
 void           cohort_channel_drain          (CohortChannel *self);
 void           cohort_channel_close          (CohortChannel *self);

@@ -119,8 +119,10 @@ cohort_line_reader_reserve (CohortLineReader *self,
  * @written: how many bytes were written where cohort_line_reader_reserve()
  *   said, at most the room asked for
  *
- * Hands on every line completed. A callback may flush the reader: what
- * was written after that line is then dropped.
+ * Hands on every line completed. A callback may flush the reader (the
+ * stream ended under it: a write to the other end failed): the lines
+ * completed by then are still handed on, then the unfinished one, as
+ * cohort_line_reader_flush() does. Nothing already read is lost.
  */
 void
 cohort_line_reader_commit (CohortLineReader *self,
@@ -136,7 +138,7 @@ cohort_line_reader_commit (CohortLineReader *self,
   self->committing = TRUE;
   self->flushed = FALSE;
 
-  while (scan < self->length && !self->flushed)
+  while (scan < self->length)
     {
       char *newline = memchr (self->buffer + scan, '\n', self->length - scan);
       gsize end = newline != NULL ? (gsize) (newline - self->buffer) : self->length;
@@ -173,8 +175,11 @@ cohort_line_reader_commit (CohortLineReader *self,
 
   self->committing = FALSE;
   if (self->flushed)
-    self->discarding = FALSE;
-  if (self->flushed || self->start == self->length)
+    {
+      self->flushed = FALSE;
+      cohort_line_reader_flush (self);
+    }
+  else if (self->start == self->length)
     empty (self);
 }
 

@@ -34,6 +34,8 @@
 #define READ_CHUNK          (16 * 1024)
 #define READS_PER_DISPATCH  4
 #define GROUP_POLL_MS       20
+/* How often an exit that waits for a reader (see reading ()) looks again. */
+#define EXIT_RETRY_MS       10
 
 typedef struct
 {
@@ -52,6 +54,7 @@ struct _CohortProcessWorker
   guint         child_watch;
   int           pending_status;   /* the leader's status while its group lingers */
   guint         group_poll;
+  guint         exit_later;       /* the exit, waiting for a reader to finish */
   OutputPipe    out;
   OutputPipe    err;
   CohortChannel *channel;
@@ -185,17 +188,54 @@ group_poll_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* A handler of a message or output line is running a nested main loop
+ * in which the child watch fired: its reader is still handing on lines
+ * already read, and reading more under it, or closing it, would lose
+ * them. */
+static gboolean
+reading (CohortProcessWorker *self)
+{
+  return (self->channel != NULL && cohort_channel_is_reading (self->channel))
+         || (self->out.reader != NULL && cohort_line_reader_is_busy (self->out.reader))
+         || (self->err.reader != NULL && cohort_line_reader_is_busy (self->err.reader));
+}
+
+static void handle_exit (CohortProcessWorker *self);
+
+static gboolean
+exit_later_cb (gpointer data)
+{
+  CohortProcessWorker *self = data;
+
+  if (reading (self))
+    return G_SOURCE_CONTINUE;
+  self->exit_later = 0;
+  handle_exit (self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 child_exited_cb (GPid     pid,
                  int      wait_status,
                  gpointer user_data)
 {
   CohortProcessWorker *self = user_data;
-  CohortWorker *worker = COHORT_WORKER (self);
 
   self->child_watch = 0;
   self->pending_status = wait_status;
   cohort_reaper_untrack (pid);
+
+  if (reading (self))
+    self->exit_later = g_timeout_add (EXIT_RETRY_MS, exit_later_cb, self);
+  else
+    handle_exit (self);
+}
+
+static void
+handle_exit (CohortProcessWorker *self)
+{
+  CohortWorker *worker = COHORT_WORKER (self);
+  GPid pid = self->pid;
 
   /* Output and messages sent just before the end are still in flight. */
   if (self->channel != NULL)
@@ -534,6 +574,7 @@ cohort_process_worker_dispose (GObject *object)
     }
   g_clear_handle_id (&self->child_watch, g_source_remove);
   g_clear_handle_id (&self->group_poll, g_source_remove);
+  g_clear_handle_id (&self->exit_later, g_source_remove);
   output_pipe_close (&self->out);
   output_pipe_close (&self->err);
   drop_channel (self);
