@@ -171,7 +171,9 @@ proc_open (Proc       *proc,
     return FALSE;
   g_snprintf (path, sizeof path, "/proc/%d/%s", proc->pid, name);
   proc->fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (proc->fd < 0)
+  /* Gone only if the process is: out of descriptors or memory, it is
+   * tried again next tick. */
+  if (proc->fd < 0 && (errno == ENOENT || errno == ESRCH))
     proc_gone (proc);
   return proc->fd >= 0;
 }
@@ -340,11 +342,15 @@ proc_read_worker (Proc     *proc,
 
 /* The pids of @proc's children, as forked by its main thread (Node's
  * child_process, Python's multiprocessing and the usual forking servers
- * fork from there), into @pids; how many. */
+ * fork from there), into @pids; how many. A worker keeps the list open
+ * (@keep); a descendant, most often a leaf, opens it for the read only,
+ * so that a hundred workers with a few children each do not hold
+ * hundreds of descriptors more. */
 static guint
-proc_read_children (Proc *proc,
-                    GPid *pids,
-                    guint max)
+proc_read_children (Proc     *proc,
+                    gboolean  keep,
+                    GPid     *pids,
+                    guint     max)
 {
   char text[4096];
   const char *p;
@@ -363,6 +369,11 @@ proc_read_children (Proc *proc,
         return 0;
     }
   n = pread (proc->children_fd, text, sizeof text - 1, 0);
+  if (!keep)
+    {
+      close (proc->children_fd);
+      proc->children_fd = -1;
+    }
   if (n <= 0)
     return 0;
   text[n] = '\0';
@@ -629,7 +640,7 @@ sample_tree (CohortSampler *self,
   guint n_seen = 0;
 
   g_ptr_array_set_size (slot->children, 0);
-  n_pids = proc_read_children (&slot->proc, pids, MAX_DESCENDANTS);
+  n_pids = proc_read_children (&slot->proc, TRUE, pids, MAX_DESCENDANTS);
   for (guint i = 0; i < n_pids; i++)
     parents[i] = slot->proc.pid;
 
@@ -666,7 +677,7 @@ sample_tree (CohortSampler *self,
         *tree_cpu += sample->cpu;
       *tree_rss += reading.rss;
 
-      n_more = proc_read_children (proc, pids + n_pids, MAX_DESCENDANTS - n_pids);
+      n_more = proc_read_children (proc, FALSE, pids + n_pids, MAX_DESCENDANTS - n_pids);
       for (guint j = n_pids; j < n_pids + n_more; j++)
         parents[j] = proc->pid;
       n_pids += n_more;
