@@ -556,9 +556,9 @@ append_escape (GString *out,
 
 /* Bytes that are not UTF-8 (a string set by code, never one parsed) each
  * become U+FFFD: a Node worker dies on a line that is not valid JSON. */
-static void
-append_string (GString    *out,
-               const char *str)
+void
+cohort_json_append_string (GString    *out,
+                           const char *str)
 {
   const guchar *p = (const guchar *) str;
   const guchar *end = p + strlen (str);
@@ -595,9 +595,9 @@ append_string (GString    *out,
   g_string_append_c (out, '"');
 }
 
-static void
-append_double (GString *out,
-               double   value)
+void
+cohort_json_append_double (GString *out,
+                           double   value)
 {
   char buf[G_ASCII_DTOSTR_BUF_SIZE];
 
@@ -681,7 +681,7 @@ append_node (GString  *out,
             if (!first)
               g_string_append_c (out, ',');
             first = FALSE;
-            append_string (out, name);
+            cohort_json_append_string (out, name);
             g_string_append_c (out, ':');
             append_node (out, member);
           }
@@ -716,7 +716,7 @@ append_node (GString  *out,
         {
         case G_TYPE_STRING:
           if (json_node_get_string (node) != NULL)
-            append_string (out, json_node_get_string (node));
+            cohort_json_append_string (out, json_node_get_string (node));
           else
             g_string_append_len (out, "null", 4);
           break;
@@ -724,7 +724,7 @@ append_node (GString  *out,
           append_int (out, json_node_get_int (node));
           break;
         case G_TYPE_DOUBLE:
-          append_double (out, json_node_get_double (node));
+          cohort_json_append_double (out, json_node_get_double (node));
           break;
         case G_TYPE_BOOLEAN:
           if (json_node_get_boolean (node))

@@ -54,5 +54,9 @@ char     *cohort_json_to_string   (JsonNode           *node,
                                    gsize              *length);
 void      cohort_json_append      (GString            *out,
                                    JsonNode           *node);
+void      cohort_json_append_string (GString          *out,
+                                     const char       *str);
+void      cohort_json_append_double (GString          *out,
+                                     double            value);
 
 G_END_DECLS

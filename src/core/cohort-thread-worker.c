@@ -268,28 +268,6 @@ run_task (CohortThreadWorker   *self,
   cohort_task_context_free (context);
 }
 
-/* Through a node, so that strings and numbers are written by the same
- * code as every other message. */
-static void
-append_string (GString    *out,
-               const char *value)
-{
-  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_VALUE);
-
-  json_node_set_string (node, value);
-  cohort_json_append (out, node);
-}
-
-static void
-append_double (GString *out,
-               double   value)
-{
-  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_VALUE);
-
-  json_node_set_double (node, value);
-  cohort_json_append (out, node);
-}
-
 /* {"task": NAME, "result": …, "ms": …} or {"task": NAME, "error": "…"} */
 static char *
 result_message (const char *task,
@@ -305,12 +283,12 @@ result_message (const char *task,
       g_string_append (out, "\",\"result\":");
       cohort_json_append (out, run->result);
       g_string_append (out, ",\"ms\":");
-      append_double (out, run->run_ms);
+      cohort_json_append_double (out, run->run_ms);
     }
   else
     {
       g_string_append (out, "\",\"error\":");
-      append_string (out, run->error->message);
+      cohort_json_append_string (out, run->error->message);
     }
   g_string_append_c (out, '}');
   *length = out->len;
@@ -384,7 +362,7 @@ run_batch (CohortThreadWorker *self,
       else
         {
           g_string_append (out, "{\"error\":");
-          append_string (out, run.error->message);
+          cohort_json_append_string (out, run.error->message);
           if (!event->failed && !is_bad_arguments (run.error))
             set_failure (event, run.error);
         }
@@ -393,7 +371,7 @@ run_batch (CohortThreadWorker *self,
       g_clear_error (&run.error);
     }
   g_string_append (out, "],\"ms\":");
-  append_double (out, total_ms);
+  cohort_json_append_double (out, total_ms);
   g_string_append_c (out, '}');
 
   event->count = n;
