@@ -57,9 +57,10 @@ struct _CohortThreadWorker
   GCancellable     *cancellable;    /* of the running loop */
   CohortTaskContext *task_context;
   char             *task;
-  GMutex            events_lock;    /* guards the two below */
+  /* While the queue holds events, a drain is due, with a ref on the
+   * worker. */
+  GMutex            events_lock;    /* guards the queue */
   GQueue            events;         /* for the main context, oldest first */
-  gboolean          events_pending; /* the source is due, with a ref on the worker */
   GSource          *events_source;
 
   /* main thread only */
@@ -182,7 +183,6 @@ events_dispatch (GSource     *source,
   g_mutex_lock (&self->events_lock);
   events = self->events;
   g_queue_init (&self->events);
-  self->events_pending = FALSE;
   g_mutex_unlock (&self->events_lock);
 
   while ((event = g_queue_pop_head (&events)) != NULL)
@@ -209,9 +209,9 @@ post (CohortThreadWorker *self,
   gboolean schedule;
 
   g_mutex_lock (&self->events_lock);
+  /* An empty queue has no drain due: this event schedules one. */
+  schedule = g_queue_is_empty (&self->events);
   g_queue_push_tail (&self->events, event);
-  schedule = !self->events_pending;
-  self->events_pending = TRUE;
   g_mutex_unlock (&self->events_lock);
 
   if (schedule)
