@@ -12,6 +12,10 @@ G_BEGIN_DECLS
  * whole process group). @wait_status is a raw waitpid() status. */
 void _cohort_worker_exited        (CohortWorker       *self,
                                    int                 wait_status);
+/* The subclass's launch failed, then or (a process that never reached
+ * its exec) once it ended: the worker is errored with "cannot start". */
+void _cohort_worker_launch_failed (CohortWorker       *self,
+                                   const GError       *error);
 void _cohort_worker_append_output (CohortWorker       *self,
                                    CohortOutputStream  stream,
                                    const char         *text,

@@ -461,6 +461,26 @@ ready_timeout_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Not retried: a program that cannot be executed will not be on the
+ * next try either. */
+void
+_cohort_worker_launch_failed (CohortWorker *self,
+                              const GError *error)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+  g_autofree char *reason = g_strdup_printf (_("cannot start: %s"), error->message);
+
+  g_clear_handle_id (&priv->stop_source, g_source_remove);
+  g_clear_handle_id (&priv->ready_source, g_source_remove);
+  priv->started_at = 0;
+  priv->stop_deadline = 0;
+  priv->stop_step = COHORT_STOP_STEP_NONE;
+  priv->start_after_stop = FALSE;
+  set_string (self, &priv->last_exit, _("not started"), PROP_LAST_EXIT);
+  set_string (self, &priv->reason, reason, PROP_REASON);
+  set_state (self, COHORT_WORKER_STATE_ERRORED);
+}
+
 static void
 launch (CohortWorker *self)
 {
@@ -476,12 +496,7 @@ launch (CohortWorker *self)
 
   if (!COHORT_WORKER_GET_CLASS (self)->launch (self, &error))
     {
-      g_autofree char *reason = g_strdup_printf (_("cannot start: %s"), error->message);
-
-      priv->started_at = 0;
-      set_string (self, &priv->last_exit, _("not started"), PROP_LAST_EXIT);
-      set_string (self, &priv->reason, reason, PROP_REASON);
-      set_state (self, COHORT_WORKER_STATE_ERRORED);
+      _cohort_worker_launch_failed (self, error);
       return;
     }
 
