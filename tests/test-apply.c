@@ -45,17 +45,24 @@ spec_of (Fixture    *f,
   return cohort_cluster_spec_ref (g_ptr_array_index (cohort_profile_get_clusters (profile), 0));
 }
 
-/* The environment of @pid, once the kernel shows it: for some
- * microseconds after the spawner returns, exec is still putting the new
- * program in place and /proc/PID/environ reads as empty. */
+/* The environment of @pid, once the kernel shows it: the spawner returns
+ * before the child's exec, and until then /proc/PID/environ reads as ours
+ * (the child runs on our memory), or as empty while exec is putting the
+ * new program in place. */
 static gboolean
 environ_readable (gpointer data)
 {
   char **text = data;
   const char *path = text[0];
+  g_autofree char *own = NULL;
+  gsize own_length = 0;
+  gsize length = 0;
 
   g_clear_pointer (&text[1], g_free);
-  return g_file_get_contents (path, &text[1], NULL, NULL) && text[1][0] != '\0';
+  if (!g_file_get_contents (path, &text[1], &length, NULL) || text[1][0] == '\0')
+    return FALSE;
+  return !g_file_get_contents ("/proc/self/environ", &own, &own_length, NULL) ||
+         own_length != length || memcmp (own, text[1], length) != 0;
 }
 
 /* The value of @key in the environment @pid was started with. */

@@ -169,11 +169,19 @@ drop_channel (CohortProcessWorker *self)
 static void
 finish_exit (CohortProcessWorker *self)
 {
+  g_autoptr(GError) error = NULL;
+  gboolean never_ran = cohort_spawn_take_failure (self->pid, &error);
+
   g_clear_handle_id (&self->group_poll, g_source_remove);
   drop_channel (self);
   self->pid = 0;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PID]);
-  _cohort_worker_exited (COHORT_WORKER (self), self->pending_status);
+  /* cohort_spawn() does not wait for the exec: a child that failed it
+   * is reported only now, as cohort_spawn() itself would have. */
+  if (never_ran)
+    _cohort_worker_launch_failed (COHORT_WORKER (self), error);
+  else
+    _cohort_worker_exited (COHORT_WORKER (self), self->pending_status);
 }
 
 static gboolean

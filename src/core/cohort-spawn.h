@@ -8,7 +8,8 @@
 G_BEGIN_DECLS
 
 /* What the child gets. Descriptor i of the child is fds[i], for i below
- * n_fds (0, 1 and 2 included); every other descriptor is closed. */
+ * n_fds (0, 1 and 2 included); every other descriptor is closed. All of
+ * it is copied: the request may be freed once cohort_spawn() returns. */
 typedef struct
 {
   const char         *working_directory;  /* NULL: Cohort's own */
@@ -19,8 +20,10 @@ typedef struct
   gsize               n_fds;
 } CohortSpawnRequest;
 
-gboolean cohort_spawn (const CohortSpawnRequest  *request,
-                       GPid                      *pid,
-                       GError                   **error);
+gboolean cohort_spawn              (const CohortSpawnRequest  *request,
+                                    GPid                      *pid,
+                                    GError                   **error);
+gboolean cohort_spawn_take_failure (GPid                       pid,
+                                    GError                   **error);
 
 G_END_DECLS
