@@ -77,12 +77,12 @@
 #define ASYNC_SPAWN 0
 #endif
 
-/* Children between clone() and their exec, at most. On this 2-core
- * machine a spawn costs Cohort ~0.02 ms and a child's exec ~0.5 ms of a
- * core, so a burst gets ahead of the execs by a few dozen children: 32
- * lets a 64-worker start wrap around once, by when the first children
- * are long gone, and ties up 32 × 20 KiB of stacks. More would only
- * queue more execs for the same two cores. */
+/* Children between clone() and their exec, at most. Cohort's own work
+ * per worker is ~0.15 ms, a child's exec and loader ~0.5 ms of a core,
+ * so on a 2-core machine a burst of spawns gets ahead of the execs by a
+ * few dozen children: with 32 slots a 64-worker start waited for a slot
+ * at most once (3 runs), while the pool ties up only 32 × 20 KiB of
+ * stacks. More slots would only queue more execs for the same cores. */
 #define N_SLOTS            32
 /* The child calls nothing but its own functions and the kernel, and no
  * signal handler can run on its stack (every signal is blocked, then at
