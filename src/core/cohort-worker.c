@@ -500,7 +500,8 @@ launch (CohortWorker *self)
       return;
     }
 
-  /* Without a readiness handshake, a worker that has exec'd is online. */
+  /* Without a readiness handshake, a worker that was started is online
+   * (one whose exec then fails ends up errored, as if it had failed here). */
   if (priv->spec->ready_timeout_s <= 0)
     set_state (self, COHORT_WORKER_STATE_ONLINE);
   else
