@@ -268,39 +268,6 @@ test_foreach (void)
   g_assert_cmpuint (times->len, ==, 0);
 }
 
-/* Bulk reads see every sample once, oldest first, across the wrap. */
-static void
-test_peek (void)
-{
-  g_autoptr(CohortSeries) series = cohort_series_new (8);
-  guint length;
-  guint seen = 0;
-
-  for (int i = 0; i < 13; i++)
-    cohort_series_push (series, 1000 + i, i);
-  length = cohort_series_get_length (series);
-  g_assert_cmpuint (length, ==, 8);
-
-  for (guint index = 2; index < length;)
-    {
-      const gint64 *times;
-      const double *values;
-      guint n = cohort_series_peek (series, index, &times, &values);
-
-      g_assert_cmpuint (n, >=, 1);
-      g_assert_cmpuint (index + n, <=, length);
-      for (guint k = 0; k < n; k++)
-        {
-          g_assert_cmpint (times[k], ==, cohort_series_get_time (series, index + k));
-          g_assert_cmpfloat (values[k], ==, cohort_series_get_value (series, index + k));
-          seen++;
-        }
-      index += n;
-    }
-  /* Samples 7..12 from index 2: 9..12 after the wrap, 7..8 before it. */
-  g_assert_cmpuint (seen, ==, 6);
-}
-
 static void
 test_time_clamping (void)
 {
@@ -383,8 +350,6 @@ static void
 test_columns (void)
 {
   CohortSeries *series[3];
-  const gint64 *times;
-  const double *values;
   double row[3];
 
   cohort_series_new_columns (4, 3, series);
@@ -412,11 +377,6 @@ test_columns (void)
       g_assert_cmpfloat (cohort_series_get_last (series[c]), ==, VALUE_OF (6) + 100 * c);
     }
   g_assert_cmpfloat (cohort_series_get_mean (series[1], 0), ==, (VALUE_OF (3) + VALUE_OF (4) + VALUE_OF (6)) / 3 + 100);
-
-  /* Bulk reads: the column's own values beside the shared times. */
-  g_assert_cmpuint (cohort_series_peek (series[2], 2, &times, &values), >=, 1);
-  g_assert_cmpint (times[0], ==, TIME_OF (5));
-  g_assert_cmpfloat (values[0], ==, VALUE_OF (5) + 200);
 
   /* One resize is everyone's, oldest dropped. */
   cohort_series_resize (series[0], 2);
@@ -454,7 +414,6 @@ main (int   argc,
   g_test_add_func ("/Cohort/Series/resize", test_resize);
   g_test_add_func ("/Cohort/Series/clear", test_clear);
   g_test_add_func ("/Cohort/Series/foreach", test_foreach);
-  g_test_add_func ("/Cohort/Series/peek", test_peek);
   g_test_add_func ("/Cohort/Series/time-clamping", test_time_clamping);
   g_test_add_func ("/Cohort/Series/memory-fixed", test_memory_fixed);
   g_test_add_func ("/Cohort/Series/bad-arguments", test_bad_arguments);

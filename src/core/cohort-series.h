@@ -37,10 +37,6 @@ gint64        cohort_series_get_time      (CohortSeries     *self,
                                            guint             index);
 double        cohort_series_get_value     (CohortSeries     *self,
                                            guint             index);
-guint         cohort_series_peek          (CohortSeries     *self,
-                                           guint             index,
-                                           const gint64    **times,
-                                           const double    **values);
 guint         cohort_series_find          (CohortSeries     *self,
                                            gint64            time_usec);
 double        cohort_series_get_last      (CohortSeries     *self);
