@@ -84,6 +84,7 @@
  * at most once (3 runs), while the pool ties up only 32 × 20 KiB of
  * stacks. More slots would only queue more execs for the same cores. */
 #define N_SLOTS            32
+#define SLOT_PATIENCE_S    1      /* for a child that has not exec'd (slot_wait) */
 /* The child calls nothing but its own functions and the kernel, and no
  * signal handler can run on its stack (every signal is blocked, then at
  * its default): measured by painting the stacks, a child uses under
@@ -650,15 +651,27 @@ slot_release (Slot *slot)
   slot->stage = STAGE_NONE;
 }
 
+/* Until the slot's child has exec'd or ended: well under a millisecond,
+ * unless it was stopped (SIGSTOP to its group) before its exec. Such a
+ * child would hold the spawner for good; after a second it is killed,
+ * before any of the worker's own code has run, and its worker sees it
+ * die as any other. */
 static void
 slot_wait (Slot *slot)
 {
+  const struct timespec patience = { SLOT_PATIENCE_S, 0 };
+  gboolean killed = FALSE;
   int busy;
 
   while ((busy = g_atomic_int_get (&slot->busy)) != 0)
     /* Not FUTEX_PRIVATE: the kernel's wake for CLONE_CHILD_CLEARTID is
      * a shared one, and the two do not meet. */
-    syscall (SYS_futex, &slot->busy, FUTEX_WAIT, busy, NULL, NULL, 0);
+    if (syscall (SYS_futex, &slot->busy, FUTEX_WAIT, busy, &patience, NULL, 0) != 0 &&
+        errno == ETIMEDOUT && !killed && slot->pid > 0)
+      {
+        kill (slot->pid, SIGKILL);
+        killed = TRUE;
+      }
 }
 
 /* A free slot, the oldest one; with every slot busy, once the oldest child
