@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* test-watch.c: descriptors and child exits behind one epoll set: what a
+ * callback sees, callbacks that remove watches under the dispatch, nested
+ * main loops, and exit statuses in waitpid()'s format. */
+
+#include "config.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cohort-test-util.h"
+#include "cohort-watch.h"
+
+#define WAIT_MS 5000
+
+typedef struct
+{
+  int          fds[2];
+  guint        id;
+  guint        calls;
+  GIOCondition last;
+} Pipe;
+
+static void
+pipe_open (Pipe *p)
+{
+  GError *error = NULL;
+
+  p->calls = 0;
+  p->id = 0;
+  g_assert_true (g_unix_open_pipe (p->fds, FD_CLOEXEC, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_unix_set_fd_nonblocking (p->fds[0], TRUE, NULL));
+}
+
+static void
+pipe_write (Pipe *p)
+{
+  g_assert_cmpint (write (p->fds[1], "x", 1), ==, 1);
+}
+
+static void
+close_end (int *fd)
+{
+  if (*fd >= 0)
+    close (*fd);
+  *fd = -1;
+}
+
+static void
+pipe_close (Pipe *p)
+{
+  close_end (&p->fds[0]);
+  close_end (&p->fds[1]);
+}
+
+/* Reads what is there; FALSE at end of file. */
+static gboolean
+drain (int fd)
+{
+  char buf[64];
+  ssize_t n;
+
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    ;
+  return n != 0;
+}
+
+static gboolean
+called (gpointer data)
+{
+  return *(guint *) data > 0;
+}
+
+/* Readable, then hung up */
+
+static gboolean
+readable_cb (int          fd,
+             GIOCondition condition,
+             gpointer     data)
+{
+  Pipe *p = data;
+
+  p->calls++;
+  p->last = condition;
+  if (drain (fd))
+    return G_SOURCE_CONTINUE;
+  p->id = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_readable_and_hup (void)
+{
+  Pipe p;
+
+  pipe_open (&p);
+  p.id = cohort_watch_fd (p.fds[0], G_IO_IN | G_IO_HUP | G_IO_ERR, readable_cb, &p);
+  g_assert_cmpuint (p.id, !=, 0);
+
+  /* Nothing yet: not called. */
+  cohort_test_sleep (50);
+  g_assert_cmpuint (p.calls, ==, 0);
+
+  pipe_write (&p);
+  g_assert_true (cohort_test_wait_until (called, &p.calls, WAIT_MS));
+  g_assert_cmpuint (p.calls, ==, 1);
+  g_assert_cmpint (p.last, ==, G_IO_IN);
+
+  /* Drained: level-triggered, so not called again. */
+  cohort_test_sleep (50);
+  g_assert_cmpuint (p.calls, ==, 1);
+
+  close_end (&p.fds[1]);
+  cohort_test_sleep (100);
+  g_assert_cmpuint (p.calls, ==, 2);
+  g_assert_true (p.last & G_IO_HUP);
+  g_assert_cmpuint (p.id, ==, 0);
+
+  /* Removed by its G_SOURCE_REMOVE: the hang-up, which lasts, is not
+   * reported again. */
+  cohort_test_sleep (50);
+  g_assert_cmpuint (p.calls, ==, 2);
+  pipe_close (&p);
+}
+
+/* Removing watches inside a callback */
+
+typedef struct
+{
+  Pipe  pipes[2];
+  Pipe  added;
+  guint calls;
+} Batch;
+
+/* Whichever of the two ready pipes comes first removes both, closes
+ * them, and adds a watch on a third, already readable pipe. */
+static gboolean
+remove_both_cb (int          fd,
+                GIOCondition condition,
+                gpointer     data)
+{
+  Batch *b = data;
+
+  b->calls++;
+  cohort_watch_remove (b->pipes[0].id);
+  cohort_watch_remove (b->pipes[1].id);
+  pipe_close (&b->pipes[0]);
+  pipe_close (&b->pipes[1]);
+  b->added.id = cohort_watch_fd (b->added.fds[0], G_IO_IN, readable_cb, &b->added);
+  /* Its own watch is gone already: the return value no longer matters. */
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+test_remove_in_batch (void)
+{
+  Batch b = { 0 };
+
+  pipe_open (&b.pipes[0]);
+  pipe_open (&b.pipes[1]);
+  pipe_open (&b.added);
+  pipe_write (&b.pipes[0]);
+  pipe_write (&b.pipes[1]);
+  pipe_write (&b.added);
+  b.pipes[0].id = cohort_watch_fd (b.pipes[0].fds[0], G_IO_IN, remove_both_cb, &b);
+  b.pipes[1].id = cohort_watch_fd (b.pipes[1].fds[0], G_IO_IN, remove_both_cb, &b);
+
+  /* Both are ready in the same epoll_wait(): the second must not run. */
+  g_assert_true (cohort_test_wait_until (called, &b.calls, WAIT_MS));
+  g_assert_true (cohort_test_wait_until (called, &b.added.calls, WAIT_MS));
+  cohort_test_sleep (50);
+  g_assert_cmpuint (b.calls, ==, 1);
+  g_assert_cmpuint (b.added.calls, ==, 1);
+
+  cohort_watch_remove (b.added.id);
+  pipe_close (&b.added);
+}
+
+/* A nested main loop inside a callback */
+
+typedef struct
+{
+  Pipe     outer;
+  Pipe     other;
+  guint    depth;
+  guint    other_depth;   /* outer's depth when other was called */
+  guint    iterations;
+  gboolean done;
+} Nested;
+
+static gboolean
+write_other_cb (gpointer data)
+{
+  Nested *n = data;
+
+  pipe_write (&n->other);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+done_cb (gpointer data)
+{
+  Nested *n = data;
+
+  n->done = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+other_cb (int          fd,
+          GIOCondition condition,
+          gpointer     data)
+{
+  Nested *n = data;
+
+  n->other.calls++;
+  n->other_depth = n->depth;
+  drain (fd);
+  return G_SOURCE_CONTINUE;
+}
+
+/* The first call leaves its pipe readable and runs a loop of its own for
+ * 150 ms; the second drains it. */
+static gboolean
+outer_cb (int          fd,
+          GIOCondition condition,
+          gpointer     data)
+{
+  Nested *n = data;
+
+  g_assert_cmpuint (n->depth, ==, 0);
+  n->outer.calls++;
+  if (n->outer.calls > 1)
+    {
+      if (drain (fd))
+        return G_SOURCE_CONTINUE;
+      n->outer.id = 0;
+      return G_SOURCE_REMOVE;
+    }
+
+  n->depth++;
+  g_timeout_add (20, write_other_cb, n);
+  g_timeout_add (150, done_cb, n);
+  while (!n->done)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      n->iterations++;
+    }
+  n->depth--;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+run_nested (gboolean hang_up)
+{
+  Nested n = { 0 };
+
+  pipe_open (&n.outer);
+  pipe_open (&n.other);
+  pipe_write (&n.outer);
+  /* A writer gone is reported whatever the event mask asks for. */
+  if (hang_up)
+    close_end (&n.outer.fds[1]);
+  n.outer.id = cohort_watch_fd (n.outer.fds[0], G_IO_IN | G_IO_HUP, outer_cb, &n);
+  n.other.id = cohort_watch_fd (n.other.fds[0], G_IO_IN, other_cb, &n);
+
+  g_assert_true (cohort_test_wait_until (called, &n.outer.calls, WAIT_MS));
+  /* In the nested loop: the other pipe, the outer one not again, and no
+   * spinning on its descriptor (a few wake-ups: two timers, one pipe). */
+  g_assert_cmpuint (n.other.calls, ==, 1);
+  g_assert_cmpuint (n.other_depth, ==, 1);
+  g_assert_cmpuint (n.outer.calls, ==, 1);
+  g_assert_cmpuint (n.iterations, <, 20);
+
+  /* Back in the set once the outer callback returned. */
+  g_assert_true (cohort_test_wait_until (called, &n.outer.calls, WAIT_MS));
+  cohort_test_sleep (50);
+  g_assert_cmpuint (n.outer.calls, ==, 2);
+  g_assert_cmpuint (n.outer.id, ==, hang_up ? 0 : n.outer.id);
+
+  if (n.outer.id != 0)
+    cohort_watch_remove (n.outer.id);
+  cohort_watch_remove (n.other.id);
+  pipe_close (&n.outer);
+  pipe_close (&n.other);
+}
+
+static void
+test_nested_loop (void)
+{
+  run_nested (FALSE);
+}
+
+static void
+test_nested_loop_hup (void)
+{
+  run_nested (TRUE);
+}
+
+/* Child exits */
+
+typedef struct
+{
+  GPid  pid;
+  int   status;
+  guint calls;
+} Child;
+
+static void
+child_cb (GPid     pid,
+          int      status,
+          gpointer data)
+{
+  Child *c = data;
+
+  g_assert_cmpint (pid, ==, c->pid);
+  c->status = status;
+  c->calls++;
+}
+
+static guint
+spawn_child (Child      *c,
+             const char *script)
+{
+  const char *argv[] = { "/bin/sh", "-c", script, NULL };
+  GError *error = NULL;
+
+  c->calls = 0;
+  g_assert_true (g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                NULL, NULL, &c->pid, &error));
+  g_assert_no_error (error);
+  return cohort_watch_child (c->pid, child_cb, c);
+}
+
+/* Reaped: the pid is no child of ours any more. */
+static void
+assert_reaped (GPid pid)
+{
+  g_assert_cmpint (waitpid (pid, NULL, WNOHANG), ==, -1);
+  g_assert_cmpint (errno, ==, ECHILD);
+}
+
+static void
+test_child_exit_code (void)
+{
+  Child c;
+  GError *error = NULL;
+
+  g_assert_cmpuint (spawn_child (&c, "exit 3"), !=, 0);
+  g_assert_true (cohort_test_wait_until (called, &c.calls, WAIT_MS));
+  g_assert_true (WIFEXITED (c.status));
+  g_assert_cmpint (WEXITSTATUS (c.status), ==, 3);
+  g_assert_false (g_spawn_check_wait_status (c.status, &error));
+  g_assert_error (error, G_SPAWN_EXIT_ERROR, 3);
+  g_clear_error (&error);
+  assert_reaped (c.pid);
+
+  g_assert_cmpuint (spawn_child (&c, "exit 0"), !=, 0);
+  g_assert_true (cohort_test_wait_until (called, &c.calls, WAIT_MS));
+  g_assert_true (g_spawn_check_wait_status (c.status, NULL));
+  cohort_test_sleep (20);
+  g_assert_cmpuint (c.calls, ==, 1);
+}
+
+static void
+test_child_killed (void)
+{
+  Child c;
+
+  g_assert_cmpuint (spawn_child (&c, "exec sleep 30"), !=, 0);
+  cohort_test_sleep (20);
+  g_assert_cmpuint (c.calls, ==, 0);
+  g_assert_cmpint (kill (c.pid, SIGKILL), ==, 0);
+  g_assert_true (cohort_test_wait_until (called, &c.calls, WAIT_MS));
+  g_assert_true (WIFSIGNALED (c.status));
+  g_assert_cmpint (WTERMSIG (c.status), ==, SIGKILL);
+  g_assert_false (WCOREDUMP (c.status));
+  assert_reaped (c.pid);
+}
+
+static void
+test_two_children (void)
+{
+  Child first;
+  Child second;
+  Child removed;
+  guint id;
+
+  g_assert_cmpuint (spawn_child (&first, "exit 1"), !=, 0);
+  g_assert_cmpuint (spawn_child (&second, "sleep 0.2; exit 2"), !=, 0);
+  id = spawn_child (&removed, "exit 4");
+  cohort_watch_remove (id);
+
+  g_assert_true (cohort_test_wait_until (called, &first.calls, WAIT_MS));
+  g_assert_cmpuint (second.calls, ==, 0);
+  g_assert_true (cohort_test_wait_until (called, &second.calls, WAIT_MS));
+  g_assert_cmpint (WEXITSTATUS (first.status), ==, 1);
+  g_assert_cmpint (WEXITSTATUS (second.status), ==, 2);
+
+  /* A removed watch leaves its child to the caller, unreaped. */
+  g_assert_cmpuint (removed.calls, ==, 0);
+  g_assert_cmpint (waitpid (removed.pid, NULL, 0), ==, removed.pid);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/Cohort/Watch/readable-and-hup", test_readable_and_hup);
+  g_test_add_func ("/Cohort/Watch/remove-in-batch", test_remove_in_batch);
+  g_test_add_func ("/Cohort/Watch/nested-loop", test_nested_loop);
+  g_test_add_func ("/Cohort/Watch/nested-loop-hup", test_nested_loop_hup);
+  g_test_add_func ("/Cohort/Watch/child-exit-code", test_child_exit_code);
+  g_test_add_func ("/Cohort/Watch/child-killed", test_child_killed);
+  g_test_add_func ("/Cohort/Watch/two-children", test_two_children);
+
+  return g_test_run ();
+}
