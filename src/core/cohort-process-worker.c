@@ -26,6 +26,7 @@
 #include "cohort-process-worker.h"
 #include "cohort-reaper.h"
 #include "cohort-spawn.h"
+#include "cohort-watch.h"
 #include "cohort-worker-private.h"
 
 #define LISTEN_FD           3
@@ -86,7 +87,7 @@ output_line_cb (const char *line,
 static void
 output_pipe_close (OutputPipe *pipe)
 {
-  g_clear_handle_id (&pipe->source, g_source_remove);
+  g_clear_handle_id (&pipe->source, cohort_watch_remove);
   if (pipe->reader != NULL)
     cohort_line_reader_flush (pipe->reader);
   g_clear_pointer (&pipe->reader, cohort_line_reader_free);
@@ -129,8 +130,8 @@ output_ready_cb (int          fd,
         return G_SOURCE_CONTINUE;
 
       /* End of file or a real error: the writers are gone. This also runs
-       * outside the source's dispatch (when the worker exits), so the
-       * source is removed by id: left attached, it would watch whatever
+       * outside the watch's dispatch (when the worker exits), so the
+       * watch is removed by id: left in place, it would watch whatever
        * descriptor reuses the number. */
       output_pipe_close (pipe);
       return G_SOURCE_REMOVE;
@@ -151,7 +152,7 @@ output_pipe_open (CohortProcessWorker *self,
   /* A pipe of ours, with no other status flag: no need to read them. */
   fcntl (fd, F_SETFL, O_NONBLOCK);
   pipe->reader = cohort_line_reader_new (MAX_OUTPUT_LINE, output_line_cb, pipe);
-  pipe->source = g_unix_fd_add (fd, G_IO_IN | G_IO_HUP | G_IO_ERR, output_ready_cb, pipe);
+  pipe->source = cohort_watch_fd (fd, G_IO_IN | G_IO_HUP | G_IO_ERR, output_ready_cb, pipe);
 }
 
 /* Exit */
@@ -481,7 +482,7 @@ out:
 
   self->pid = pid;
   cohort_reaper_track (pid);
-  self->child_watch = g_child_watch_add (pid, child_exited_cb, self);
+  self->child_watch = cohort_watch_child (pid, child_exited_cb, self);
   output_pipe_open (self, &self->out, COHORT_OUTPUT_STDOUT, out_pipe[0]);
   output_pipe_open (self, &self->err, COHORT_OUTPUT_STDERR, err_pipe[0]);
   if (pair[0] >= 0)
@@ -580,7 +581,7 @@ cohort_process_worker_dispose (GObject *object)
       signal_group (self, SIGKILL);
       cohort_reaper_untrack (self->pid);
     }
-  g_clear_handle_id (&self->child_watch, g_source_remove);
+  g_clear_handle_id (&self->child_watch, cohort_watch_remove);
   g_clear_handle_id (&self->group_poll, g_source_remove);
   g_clear_handle_id (&self->exit_later, g_source_remove);
   output_pipe_close (&self->out);

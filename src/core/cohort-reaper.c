@@ -3,12 +3,13 @@
  *
  * With PR_SET_CHILD_SUBREAPER, a process whose parent (a worker) dies is
  * re-parented to Cohort instead of init, so a worker's whole tree stays
- * within reach. GLib only reaps the pids it watches, so the orphans would
- * stay zombies: this module finds them and reaps them, one pid at a time.
- * It never calls waitpid(-1), which would steal exits from GLib's child
- * watches, and it leaves alone any child in Cohort's own process group
- * (those are Cohort's own helpers, spawned by GLib, whose exits GLib is
- * waiting for); workers and their descendants run in groups of their own. */
+ * within reach. Child watches (cohort-watch.c) reap only the pids they
+ * watch, so the orphans would stay zombies: this module finds them and
+ * reaps them, one pid at a time. It never calls waitpid(-1), which would
+ * steal exits from those watches, and it leaves alone any child in
+ * Cohort's own process group (those are Cohort's own helpers, spawned by
+ * GLib, whose exits GLib is waiting for); workers and their descendants
+ * run in groups of their own. */
 
 #include "config.h"
 
@@ -28,7 +29,7 @@
 
 static guint reap_source;
 static guint n_reaped;
-static GHashTable *tracked;   /* pids whose exit a GLib child watch awaits */
+static GHashTable *tracked;   /* pids whose exit a child watch awaits */
 
 /* State and process group of @pid from /proc/PID/stat; FALSE if gone. */
 static gboolean
@@ -95,8 +96,8 @@ reap_children_of_task (const char *task,
         break;
       p = end;
 
-      /* Workers are GLib's to reap; checked first, since it costs no
-       * file to read. */
+      /* Workers are their child watches' to reap; checked first, since
+       * it costs no file to read. */
       if (pid <= 0 || (tracked != NULL && g_hash_table_contains (tracked, GINT_TO_POINTER (pid))))
         continue;
       if (!read_stat ((GPid) pid, &state, &ppid, &pgid))
@@ -124,7 +125,7 @@ cohort_reaper_reap (void)
   DIR *dir;
   struct dirent *entry;
 
-  /* WNOWAIT: a look, not a reaping; a worker's exit stays GLib's. */
+  /* WNOWAIT: a look, not a reaping; a worker's exit stays its watch's. */
   memset (&info, 0, sizeof info);
   if (waitid (P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0)
     return;
