@@ -321,7 +321,8 @@ add_watch (WatchSource *self,
  * @user_data: for @func
  *
  * Like g_unix_fd_add(), behind Cohort's one epoll descriptor. Remove the
- * watch before closing @fd.
+ * watch before closing @fd. One watch per descriptor: an epoll set holds
+ * a descriptor once.
  *
  * Returns: the watch's id, for cohort_watch_remove()
  */
