@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -125,6 +126,117 @@ test_readable_and_hup (void)
   cohort_test_sleep (50);
   g_assert_cmpuint (p.calls, ==, 2);
   pipe_close (&p);
+}
+
+/* Busy and quiet again */
+
+/* Whether @fd is in Cohort's epoll set, as the kernel lists it in the
+ * epoll descriptor's fdinfo ("tfd: FD events: …"). */
+static gboolean
+in_epoll_set (int fd)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  const char *name;
+  int found = -1;
+
+  g_assert_nonnull (dir);
+  while (found < 0 && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *fd_path = g_build_filename ("/proc/self/fd", name, NULL);
+      g_autofree char *link = g_file_read_link (fd_path, NULL);
+      g_autofree char *path = g_build_filename ("/proc/self/fdinfo", name, NULL);
+      g_autofree char *info = NULL;
+      g_autofree char *entry = g_strdup_printf ("tfd: %8d ", fd);
+
+      if (link == NULL || strcmp (link, "anon_inode:[eventpoll]") != 0 ||
+          !g_file_get_contents (path, &info, NULL, NULL))
+        continue;
+      found = strstr (info, entry) != NULL;
+    }
+  g_assert_cmpint (found, >=, 0);
+  return found;
+}
+
+typedef struct
+{
+  Pipe    pipe;
+  GString *seen;
+} Stream;
+
+/* One byte per call, so that each write is a dispatch of its own. */
+static gboolean
+one_byte_cb (int          fd,
+             GIOCondition condition,
+             gpointer     data)
+{
+  Stream *stream = data;
+  char c;
+
+  stream->pipe.calls++;
+  if (read (fd, &c, 1) == 1)
+    g_string_append_c (stream->seen, c);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Writes @text one byte at a time, each read before the next. */
+static void
+trickle (Stream     *stream,
+         const char *text)
+{
+  for (const char *c = text; *c != '\0'; c++)
+    {
+      gsize before = stream->seen->len;
+
+      g_assert_cmpint (write (stream->pipe.fds[1], c, 1), ==, 1);
+      while (stream->seen->len == before)
+        g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+/* A descriptor dispatched dozens of times in a second leaves the epoll
+ * set for a source of its own, losing nothing on the way; quiet for a
+ * few seconds, it is back, and still delivers. */
+static void
+test_busy_and_quiet (void)
+{
+  Stream stream = { .seen = g_string_new (NULL) };
+  g_autoptr(GString) expected = g_string_new (NULL);
+
+  pipe_open (&stream.pipe);
+  stream.pipe.id = cohort_watch_fd (stream.pipe.fds[0], G_IO_IN, one_byte_cb, &stream);
+  g_assert_true (in_epoll_set (stream.pipe.fds[0]));
+
+  /* A burst: 100 single-byte messages as fast as they are read. */
+  for (int i = 0; i < 100; i++)
+    g_string_append_c (expected, (char) ('a' + i % 26));
+  trickle (&stream, expected->str);
+  g_assert_cmpstr (stream.seen->str, ==, expected->str);
+  g_assert_false (in_epoll_set (stream.pipe.fds[0]));
+
+  /* Still delivered while busy. */
+  trickle (&stream, "busy.");
+  g_string_append (expected, "busy.");
+  g_assert_cmpstr (stream.seen->str, ==, expected->str);
+
+  /* Quiet: back in the set within a few sweeps. */
+  for (int waited = 0; !in_epoll_set (stream.pipe.fds[0]) && waited < WAIT_MS; waited += 100)
+    cohort_test_sleep (100);
+  g_assert_true (in_epoll_set (stream.pipe.fds[0]));
+  trickle (&stream, "quiet.");
+  g_string_append (expected, "quiet.");
+  g_assert_cmpstr (stream.seen->str, ==, expected->str);
+
+  /* Busy again, then removed while busy: not called after that. */
+  trickle (&stream, expected->str);
+  g_assert_false (in_epoll_set (stream.pipe.fds[0]));
+  cohort_watch_remove (stream.pipe.id);
+  stream.pipe.calls = 0;
+  pipe_write (&stream.pipe);
+  cohort_test_sleep (100);
+  g_assert_cmpuint (stream.pipe.calls, ==, 0);
+
+  pipe_close (&stream.pipe);
+  g_string_free (stream.seen, TRUE);
 }
 
 /* Removing watches inside a callback */
@@ -414,6 +526,7 @@ main (int   argc,
 
   g_test_add_func ("/Cohort/Watch/readable-and-hup", test_readable_and_hup);
   g_test_add_func ("/Cohort/Watch/remove-in-batch", test_remove_in_batch);
+  g_test_add_func ("/Cohort/Watch/busy-and-quiet", test_busy_and_quiet);
   g_test_add_func ("/Cohort/Watch/nested-loop", test_nested_loop);
   g_test_add_func ("/Cohort/Watch/nested-loop-hup", test_nested_loop_hup);
   g_test_add_func ("/Cohort/Watch/child-exit-code", test_child_exit_code);

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "cohort-channel.h"
+#include "cohort-watch.h"
 #include "cohort-json.h"
 #include "cohort-line-reader.h"
 
@@ -261,7 +262,7 @@ line_cb (const char *line,
 static void
 close_fd (CohortChannel *self)
 {
-  g_clear_handle_id (&self->in_source, g_source_remove);
+  g_clear_handle_id (&self->in_source, cohort_watch_remove);
   g_clear_handle_id (&self->out_source, g_source_remove);
   if (self->fd >= 0)
     {
@@ -487,7 +488,10 @@ cohort_channel_new (int fd)
   self = g_object_new (COHORT_TYPE_CHANNEL, NULL);
   self->fd = fd;
   g_unix_set_fd_nonblocking (fd, TRUE, NULL);
-  self->in_source = g_unix_fd_add (fd, G_IO_IN | G_IO_HUP | G_IO_ERR, readable_cb, self);
+  /* Behind the one epoll descriptor while quiet, a source of its own
+   * while busy (cohort-watch.c). The rare wait for room to write stays a
+   * GLib source: an epoll set holds a descriptor once. */
+  self->in_source = cohort_watch_fd (fd, G_IO_IN | G_IO_HUP | G_IO_ERR, readable_cb, self);
   return self;
 }
 

@@ -6,10 +6,15 @@
  * kernel every worker's pipes and pidfd again, and GLib walks as many
  * sources in prepare, query and check: with 64 idle workers that poll was
  * a third of Cohort's idle CPU. Here GLib polls one epoll descriptor, and
- * the kernel keeps the set between calls. The message channel keeps a
- * GLib source of its own (cohort-channel.c): it is the round-trip hot
- * path, and an epoll_wait between GLib's poll and its read would cost a
- * system call per message.
+ * the kernel keeps the set between calls.
+ *
+ * A busy descriptor (a worker's message channel during a burst, a chatty
+ * stdout) would pay for that with an epoll_wait between GLib's poll and
+ * its read, a system call per message: a watch dispatched HOT_DISPATCHES
+ * times within a second gets a GLib source of its own, polled directly,
+ * and goes back to the epoll set once it has been quiet for COLD_SECONDS.
+ * Idle workers then cost GLib nothing per iteration, and a busy channel
+ * costs what a g_unix_fd_add() source does.
  *
  * Level-triggered, like g_unix_fd_add(), on the global default main
  * context at G_PRIORITY_DEFAULT, where g_unix_fd_add() and
@@ -44,6 +49,12 @@
 /* Ready watches taken per dispatch; more wait for the next iteration. */
 #define MAX_EVENTS 64
 
+/* A watch dispatched this often within one second of the monotonic clock
+ * leaves the epoll set for a source of its own; one not dispatched for
+ * COLD_SECONDS whole seconds of the sweep comes back. */
+#define HOT_DISPATCHES 32
+#define COLD_SECONDS   3
+
 typedef struct
 {
   guint             id;
@@ -54,6 +65,10 @@ typedef struct
   GPid              pid;
   guint             glib_child;   /* without pidfds: the GLib child watch */
   gpointer          user_data;
+  GSource          *own;          /* busy: its own source, out of the epoll set */
+  gint64            second;       /* the second of the monotonic clock counted */
+  guint             dispatches;   /* in that second (in the epoll set), or since the sweep */
+  guint             quiet;        /* sweeps without a dispatch, while it has its own source */
   guint             running : 1;  /* its callback is on the stack */
   guint             parked : 1;   /* out of the epoll set until that returns */
 } Watch;
@@ -63,9 +78,20 @@ typedef struct
   GSource     source;
   int         epfd;
   GHashTable *watches;   /* id → Watch */
+  GPtrArray  *busy;      /* ids (as pointers) of the watches with a source of their own */
+  guint       sweep;     /* the timer that sends quiet ones back */
   guint       last_id;
   guint       serial;    /* dispatches so far, nested ones included */
 } WatchSource;
+
+/* A busy watch's own source: GLib polls its descriptor, and does not
+ * dispatch it again while its callback runs a nested loop. */
+typedef struct
+{
+  GSource  source;
+  gpointer tag;
+  guint    id;
+} OwnSource;
 
 static WatchSource *watch_source;
 
@@ -105,10 +131,24 @@ epoll_del (WatchSource *self,
 }
 
 static void
+drop_own_source (WatchSource *self,
+                 Watch       *watch)
+{
+  if (watch->own == NULL)
+    return;
+  g_ptr_array_remove_fast (self->busy, GUINT_TO_POINTER (watch->id));
+  g_source_destroy (watch->own);
+  g_clear_pointer (&watch->own, g_source_unref);
+}
+
+static void
 remove_watch (WatchSource *self,
               Watch       *watch)
 {
-  epoll_del (self, watch);
+  if (watch->own != NULL)
+    drop_own_source (self, watch);
+  else
+    epoll_del (self, watch);
   if (watch->child_func != NULL && watch->fd >= 0)
     close (watch->fd);
   if (watch->glib_child != 0)
@@ -153,6 +193,24 @@ reap_child (WatchSource *self,
   return TRUE;
 }
 
+static void promote (WatchSource *self,
+                     Watch       *watch);
+
+/* Counts a dispatch from the epoll set: TRUE when the watch is busy
+ * enough for a source of its own. */
+static gboolean
+count_dispatch (Watch *watch)
+{
+  gint64 second = g_get_monotonic_time () / G_USEC_PER_SEC;
+
+  if (second != watch->second)
+    {
+      watch->second = second;
+      watch->dispatches = 0;
+    }
+  return ++watch->dispatches >= HOT_DISPATCHES;
+}
+
 static void
 dispatch_one (WatchSource *self,
               guint        id,
@@ -161,8 +219,9 @@ dispatch_one (WatchSource *self,
   Watch *watch = lookup (self, id);
   gboolean keep;
 
-  /* Removed by an earlier callback. */
-  if (watch == NULL || watch->fd < 0)
+  /* Removed by an earlier callback; or an event of this batch for a
+   * watch that has a source of its own since. */
+  if (watch == NULL || watch->fd < 0 || watch->own != NULL)
     return;
 
   /* Its callback runs the main loop that got here. */
@@ -206,6 +265,92 @@ dispatch_one (WatchSource *self,
         g_critical ("Cannot watch fd %d again (closed before its watch was removed?): %s",
                     watch->fd, g_strerror (errno));
     }
+  else if (watch->fd_func != NULL && count_dispatch (watch))
+    promote (self, watch);
+}
+
+/* Busy watches */
+
+static gboolean
+own_source_dispatch (GSource     *source,
+                     GSourceFunc  callback,
+                     gpointer     user_data)
+{
+  OwnSource *own = (OwnSource *) source;
+  WatchSource *self = watch_source;
+  guint id = own->id;
+  Watch *watch = lookup (self, id);
+  GIOCondition condition = g_source_query_unix_fd (source, own->tag);
+  gboolean keep;
+
+  g_assert (watch != NULL && watch->own == source);
+
+  watch->dispatches++;
+  watch->running = TRUE;
+  keep = watch->fd_func (watch->fd, condition, watch->user_data);
+  watch = lookup (self, id);
+  if (watch == NULL)
+    return G_SOURCE_REMOVE;
+  watch->running = FALSE;
+  if (!keep)
+    remove_watch (self, watch);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs own_source_funcs = {
+  .dispatch = own_source_dispatch,
+};
+
+/* Once a second while some watch has a source of its own: those that
+ * have been quiet for COLD_SECONDS go back to the epoll set. */
+static gboolean
+sweep_cb (gpointer data)
+{
+  WatchSource *self = data;
+
+  for (guint i = self->busy->len; i-- > 0;)
+    {
+      Watch *watch = lookup (self, GPOINTER_TO_UINT (g_ptr_array_index (self->busy, i)));
+
+      watch->quiet = watch->dispatches > 0 ? 0 : watch->quiet + 1;
+      watch->dispatches = 0;
+      if (watch->quiet < COLD_SECONDS || watch->running)
+        continue;
+      drop_own_source (self, watch);
+      watch->second = 0;
+      if (!epoll_add (self, watch))
+        g_critical ("Cannot watch fd %d again (closed before its watch was removed?): %s",
+                    watch->fd, g_strerror (errno));
+    }
+  if (self->busy->len > 0)
+    return G_SOURCE_CONTINUE;
+  self->sweep = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+promote (WatchSource *self,
+         Watch       *watch)
+{
+  GSource *source = g_source_new (&own_source_funcs, sizeof (OwnSource));
+  OwnSource *own = (OwnSource *) source;
+
+  epoll_ctl (self->epfd, EPOLL_CTL_DEL, watch->fd, NULL);
+  own->id = watch->id;
+  own->tag = g_source_add_unix_fd (source, watch->fd, (GIOCondition) watch->events);
+  g_source_set_name (source, "[cohort] busy watch");
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_attach (source, NULL);
+  watch->own = source;
+  watch->dispatches = 0;
+  watch->quiet = 0;
+  g_ptr_array_add (self->busy, GUINT_TO_POINTER (watch->id));
+  if (self->sweep == 0)
+    {
+      /* Whole seconds: GLib wakes for it with the sampler's tick. */
+      self->sweep = g_timeout_add_seconds (1, sweep_cb, self);
+      g_source_set_name_by_id (self->sweep, "[cohort] watch sweep");
+    }
 }
 
 static gboolean
@@ -246,6 +391,11 @@ free_watch (gpointer data)
 
   if (watch->child_func != NULL && watch->fd >= 0)
     close (watch->fd);
+  if (watch->own != NULL)
+    {
+      g_source_destroy (watch->own);
+      g_source_unref (watch->own);
+    }
   g_free (watch);
 }
 
@@ -254,7 +404,9 @@ watch_source_finalize (GSource *source)
 {
   WatchSource *self = (WatchSource *) source;
 
+  g_clear_handle_id (&self->sweep, g_source_remove);
   g_clear_pointer (&self->watches, g_hash_table_unref);
+  g_clear_pointer (&self->busy, g_ptr_array_unref);
   if (self->epfd >= 0)
     close (self->epfd);
   if (watch_source == self)
@@ -285,6 +437,7 @@ get_source (void)
   watch_source = (WatchSource *) source;
   watch_source->epfd = epfd;
   watch_source->watches = g_hash_table_new_full (NULL, NULL, NULL, free_watch);
+  watch_source->busy = g_ptr_array_new ();
   g_source_set_name (source, "[cohort] watch");
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
   g_source_set_can_recurse (source, TRUE);
@@ -320,7 +473,8 @@ add_watch (WatchSource *self,
  * @func: called while @condition holds, until it returns G_SOURCE_REMOVE
  * @user_data: for @func
  *
- * Like g_unix_fd_add(), behind Cohort's one epoll descriptor. Remove the
+ * Like g_unix_fd_add(), behind Cohort's one epoll descriptor while it is
+ * quiet, and with a GLib source of its own while it is busy. Remove the
  * watch before closing @fd. One watch per descriptor: an epoll set holds
  * a descriptor once.
  *
