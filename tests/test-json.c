@@ -145,6 +145,107 @@ test_validate_strings_everywhere (void)
         }
 }
 
+/* The strings' fast scans (16 and 32 bytes at a time with SSE2, 8 at a
+ * time elsewhere, then byte by byte): every kind of byte that ends a run
+ * of plain ASCII, at every position relative to the blocks and to the end
+ * of the input, each in a buffer of exactly its size (so a sanitizer build
+ * sees any read past the end). */
+
+typedef struct
+{
+  const char *bytes;   /* what is put in the string */
+  gsize       length;
+  int         error;   /* -1: valid; else the CohortJsonError at its first byte */
+} Insert;
+
+/* Fills @inserts (at least 160) with one of each kind; returns how many. */
+static guint
+make_inserts (Insert *inserts)
+{
+  static char singles[256];
+  static const char * const valid[] = { "\x7f", "\xc2\x80", "\xc3\xa9", "\xdf\xbf", "\xe0\xa0\x80",
+                                        "\xe2\x82\xac", "\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbf",
+                                        "\xf0\x90\x80\x80", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf",
+                                        "\\n", "\\\"", "\\\\", "\\u00e9", "\\ud83d\\ude00", "/" };
+  /* Overlong forms, surrogates, past U+10FFFF, truncated sequences. */
+  static const char * const not_utf8[] = { "\xc0\xaf", "\xc1\xbf", "\xe0\x80\xaf", "\xe0\x9f\xbf",
+                                           "\xed\xa0\x80", "\xed\xbf\xbf", "\xf0\x80\x80\xaf",
+                                           "\xf0\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",
+                                           "\xc3" "a", "\xe2\x82" "a", "\xf0\x9f\x98" "a" };
+  guint n = 0;
+
+  for (int c = 0; c < 256; c++)
+    singles[c] = (char) c;
+  for (int c = 0; c < 0x20; c++)
+    inserts[n++] = (Insert) { singles + c, 1, COHORT_JSON_ERROR_SYNTAX };
+  /* A lone byte from 0x80 up is never UTF-8 when an 'a' follows. */
+  for (int c = 0x80; c < 0x100; c++)
+    inserts[n++] = (Insert) { singles + c, 1, COHORT_JSON_ERROR_INVALID_UTF8 };
+  for (gsize i = 0; i < G_N_ELEMENTS (valid); i++)
+    inserts[n++] = (Insert) { valid[i], strlen (valid[i]), -1 };
+  for (gsize i = 0; i < G_N_ELEMENTS (not_utf8); i++)
+    inserts[n++] = (Insert) { not_utf8[i], strlen (not_utf8[i]), COHORT_JSON_ERROR_INVALID_UTF8 };
+  return n;
+}
+
+/* Every insert at every position: 0..70 plain bytes before it (past two
+ * 32-byte blocks), 0..40 after it (the end of the input anywhere in a
+ * block). */
+static void
+foreach_block_case (void (*check) (const Insert *insert,
+                                   gsize         before,
+                                   gsize         after))
+{
+  Insert inserts[320];
+  guint n_inserts = make_inserts (inserts);
+
+  for (gsize before = 0; before <= 70; before++)
+    for (gsize after = 0; after <= 40; after += (after < 17 ? 1 : 7))
+      for (guint k = 0; k < n_inserts; k++)
+        check (&inserts[k], before, after);
+}
+
+static void
+check_validate_block (const Insert *insert,
+                      gsize         before,
+                      gsize         after)
+{
+  gsize length = 1 + before + insert->length + after + 1;
+  char *text = g_malloc (length);
+
+  text[0] = '"';
+  memset (text + 1, 'a', before);
+  memcpy (text + 1 + before, insert->bytes, insert->length);
+  memset (text + 1 + before + insert->length, 'b', after);
+  text[length - 1] = '"';
+
+  if (insert->error < 0)
+    assert_valid_len (text, length);
+  else
+    assert_invalid_len (text, length, insert->error, 1 + before);
+
+  /* The same with no closing quote: the end of the input within a block. */
+  if (insert->error < 0)
+    assert_invalid_len (text, length - 1, COHORT_JSON_ERROR_SYNTAX, length - 1);
+  g_free (text);
+}
+
+static void
+test_validate_blocks (void)
+{
+  foreach_block_case (check_validate_block);
+
+  /* A quote or a backslash at every position ends or escapes there. */
+  for (gsize before = 0; before <= 70; before++)
+    {
+      g_autofree char *quoted = g_strdup_printf ("\"%*s\"x\"", (int) before, "");
+      g_autofree char *escaped = g_strdup_printf ("\"%*s\\x\"", (int) before, "");
+
+      assert_invalid (quoted, COHORT_JSON_ERROR_SYNTAX, 2 + before);
+      assert_invalid (escaped, COHORT_JSON_ERROR_SYNTAX, 1 + before);
+    }
+}
+
 static void
 test_validate_invalid (void)
 {
@@ -530,6 +631,91 @@ test_serialize_escapes (void)
         }
 }
 
+/* What the serializer writes for @bytes, one byte at a time. */
+static char *
+reference_string (const char *bytes,
+                  gsize       length)
+{
+  GString *out = g_string_new ("\"");
+  const char *p = bytes;
+  const char *end = bytes + length;
+
+  while (p < end)
+    {
+      guchar c = (guchar) *p;
+      const char *next;
+
+      if (c == '"' || c == '\\')
+        {
+          g_string_append_c (out, '\\');
+          g_string_append_c (out, (char) c);
+          p++;
+        }
+      else if (c < 0x20)
+        {
+          const char *named = c == '\b' ? "\\b" : c == '\f' ? "\\f" : c == '\n' ? "\\n"
+                            : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+
+          if (named != NULL)
+            g_string_append (out, named);
+          else
+            g_string_append_printf (out, "\\u%04x", c);
+          p++;
+        }
+      else if (c < 0x80)
+        g_string_append_c (out, *p++);
+      else if (g_utf8_validate (p, MIN (end - p, 4), &next) || next > p)
+        {
+          /* The first character is whole and valid: keep it. */
+          gsize n = g_utf8_skip[c];
+
+          g_string_append_len (out, p, n);
+          p += n;
+        }
+      else
+        {
+          g_string_append (out, "\357\277\275");
+          p++;
+        }
+    }
+  g_string_append_c (out, '"');
+  return g_string_free (out, FALSE);
+}
+
+static void
+check_serialize_block (const Insert *insert,
+                       gsize         before,
+                       gsize         after)
+{
+  gsize length = before + insert->length + after;
+  g_autofree char *bytes = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *ours = NULL;
+  g_autoptr(JsonNode) node = NULL;
+
+  /* A NUL ends a C string: nothing to scan past it. */
+  if (insert->bytes[0] == '\0')
+    return;
+  bytes = g_malloc (length + 1);
+  memset (bytes, 'a', before);
+  memcpy (bytes + before, insert->bytes, insert->length);
+  memset (bytes + before + insert->length, 'b', after);
+  bytes[length] = '\0';
+
+  expected = reference_string (bytes, length);
+  node = json_node_new (JSON_NODE_VALUE);
+  json_node_set_string (node, bytes);
+  ours = serialize (node);
+  g_assert_cmpstr (ours, ==, expected);
+  assert_valid (ours);
+}
+
+static void
+test_serialize_blocks (void)
+{
+  foreach_block_case (check_serialize_block);
+}
+
 static void
 test_serialize_round_trip (void)
 {
@@ -679,10 +865,12 @@ main (int   argc,
   g_test_add_func ("/Cohort/Json/validate/valid", test_validate_valid);
   g_test_add_func ("/Cohort/Json/validate/strings-everywhere", test_validate_strings_everywhere);
   g_test_add_func ("/Cohort/Json/validate/invalid", test_validate_invalid);
+  g_test_add_func ("/Cohort/Json/validate/blocks", test_validate_blocks);
   g_test_add_func ("/Cohort/Json/validate/depth", test_validate_depth);
   g_test_add_func ("/Cohort/Json/validate/info", test_validate_info);
   g_test_add_func ("/Cohort/Json/serialize/like-json-glib", test_serialize_like_json_glib);
   g_test_add_func ("/Cohort/Json/serialize/escapes", test_serialize_escapes);
+  g_test_add_func ("/Cohort/Json/serialize/blocks", test_serialize_blocks);
   g_test_add_func ("/Cohort/Json/serialize/round-trip", test_serialize_round_trip);
   g_test_add_func ("/Cohort/Json/serialize/doubles", test_serialize_doubles);
   g_test_add_func ("/Cohort/Json/serialize/short-doubles", test_serialize_short_doubles);

@@ -7,7 +7,8 @@
  * message, and its generator escapes a character at a time. Here a
  * validator checks syntax and UTF-8 in one pass and builds nothing, and
  * the serializer copies strings in runs; both skip plain ASCII (no quote,
- * backslash or control character) eight bytes at a time.
+ * backslash or control character) sixteen bytes at a time with SSE2
+ * (baseline on x86_64), eight at a time elsewhere.
  *
  * The validator is iterative, so nesting costs no C stack; it still
  * refuses more than COHORT_JSON_MAX_DEPTH levels, since a message that
@@ -18,6 +19,11 @@
 #include <glib/gi18n-lib.h>
 #include <math.h>
 #include <string.h>
+/* COHORT_JSON_PORTABLE: the scans any C compiler builds (tested too). */
+#if defined(__SSE2__) && !defined(COHORT_JSON_PORTABLE)
+#define USE_SSE2 1
+#include <emmintrin.h>
+#endif
 
 #include "cohort-json.h"
 
@@ -46,6 +52,57 @@ word_is_plain (const guchar *p)
           zero_bytes (w ^ (ONES * '\\')) |
           ((w - ONES * 0x20) & ~w & HIGHS) |
           (w & HIGHS)) == 0;
+}
+
+/* The first byte at or after @p that does not go into a JSON string as
+ * it is (a quote, a backslash, a control character or any byte of a
+ * non-ASCII character), or @end. Only the bytes before @end are read. */
+static inline const guchar *
+skip_plain (const guchar *p,
+            const guchar *end)
+{
+#ifdef USE_SSE2
+  /* A signed compare: below 0x20 as signed is a control character or a
+   * byte from 0x80 up. */
+  const __m128i quote = _mm_set1_epi8 ('"');
+  const __m128i backslash = _mm_set1_epi8 ('\\');
+  const __m128i space = _mm_set1_epi8 (0x20);
+
+  while (end - p >= 32)
+    {
+      __m128i a = _mm_loadu_si128 ((const __m128i *) p);
+      __m128i b = _mm_loadu_si128 ((const __m128i *) (p + 16));
+      __m128i bad_a = _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (a, quote),
+                                                  _mm_cmpeq_epi8 (a, backslash)),
+                                    _mm_cmplt_epi8 (a, space));
+      __m128i bad_b = _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (b, quote),
+                                                  _mm_cmpeq_epi8 (b, backslash)),
+                                    _mm_cmplt_epi8 (b, space));
+      guint mask = (guint) _mm_movemask_epi8 (bad_a) |
+                   (guint) _mm_movemask_epi8 (bad_b) << 16;
+
+      if (mask != 0)
+        return p + __builtin_ctz (mask);
+      p += 32;
+    }
+  if (end - p >= 16)
+    {
+      __m128i a = _mm_loadu_si128 ((const __m128i *) p);
+      __m128i bad = _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (a, quote),
+                                                _mm_cmpeq_epi8 (a, backslash)),
+                                  _mm_cmplt_epi8 (a, space));
+      guint mask = (guint) _mm_movemask_epi8 (bad);
+
+      if (mask != 0)
+        return p + __builtin_ctz (mask);
+      p += 16;
+    }
+#endif
+  while (end - p >= 8 && word_is_plain (p))
+    p += 8;
+  while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+    p++;
+  return p;
 }
 
 /* The length of the UTF-8 sequence that starts at @p (RFC 3629: no
@@ -225,8 +282,7 @@ scan_string (Scanner  *s,
       guchar c;
       gsize n;
 
-      while (s->end - s->p >= 8 && word_is_plain (s->p))
-        s->p += 8;
+      s->p = skip_plain (s->p, s->end);
       if (s->p == s->end)
         return fail_truncated (s);
 
@@ -515,6 +571,38 @@ cohort_json_validate (const char         *text,
 
 /* Serialization */
 
+/* g_string_append_len() without its call: most of what is written is a
+ * few bytes at a time into room that is already there. */
+static inline void
+put (GString    *out,
+     const void *data,
+     gsize       length)
+{
+  if (G_LIKELY (out->allocated_len - out->len > length))
+    {
+      memcpy (out->str + out->len, data, length);
+      out->len += length;
+      out->str[out->len] = '\0';
+    }
+  else
+    g_string_append_len (out, data, length);
+}
+
+/* Room for @length more bytes, so that a long string grows @out once
+ * rather than doubling it step by step (each a copy). */
+static inline void
+reserve (GString *out,
+         gsize    length)
+{
+  if (out->allocated_len - out->len <= length)
+    {
+      gsize len = out->len;
+
+      g_string_set_size (out, len + length);
+      g_string_truncate (out, len);
+    }
+}
+
 static void
 append_escape (GString *out,
                guchar   c)
@@ -524,31 +612,31 @@ append_escape (GString *out,
   switch (c)
     {
     case '"':
-      g_string_append_len (out, "\\\"", 2);
+      put (out, "\\\"", 2);
       break;
     case '\\':
-      g_string_append_len (out, "\\\\", 2);
+      put (out, "\\\\", 2);
       break;
     case '\b':
-      g_string_append_len (out, "\\b", 2);
+      put (out, "\\b", 2);
       break;
     case '\f':
-      g_string_append_len (out, "\\f", 2);
+      put (out, "\\f", 2);
       break;
     case '\n':
-      g_string_append_len (out, "\\n", 2);
+      put (out, "\\n", 2);
       break;
     case '\r':
-      g_string_append_len (out, "\\r", 2);
+      put (out, "\\r", 2);
       break;
     case '\t':
-      g_string_append_len (out, "\\t", 2);
+      put (out, "\\t", 2);
       break;
     default:
       {
         char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf] };
 
-        g_string_append_len (out, u, sizeof u);
+        put (out, u, sizeof u);
       }
       break;
     }
@@ -564,13 +652,13 @@ cohort_json_append_string (GString    *out,
   const guchar *end = p + strlen (str);
   const guchar *run = p;  /* the bytes not copied yet */
 
+  reserve (out, end - p + 2);
   g_string_append_c (out, '"');
   for (;;)
     {
       gsize n;
 
-      while (end - p >= 8 && word_is_plain (p))
-        p += 8;
+      p = skip_plain (p, end);
       if (p == end)
         break;
 
@@ -584,14 +672,14 @@ cohort_json_append_string (GString    *out,
             }
         }
 
-      g_string_append_len (out, (const char *) run, p - run);
+      put (out, (const char *) run, p - run);
       if (*p < 0x80)
         append_escape (out, *p);
       else
-        g_string_append_len (out, "\357\277\275", 3);
+        put (out, "\357\277\275", 3);
       run = ++p;
     }
-  g_string_append_len (out, (const char *) run, p - run);
+  put (out, (const char *) run, p - run);
   g_string_append_c (out, '"');
 }
 
@@ -605,7 +693,7 @@ cohort_json_append_double (GString *out,
    * for them too. */
   if (!isfinite (value))
     {
-      g_string_append_len (out, "null", 4);
+      put (out, "null", 4);
       return;
     }
 
@@ -625,7 +713,7 @@ cohort_json_append_double (GString *out,
   /* Integral values keep a fraction, as json-glib writes them, so they
    * read back as doubles. */
   if (strpbrk (buf, ".e") == NULL)
-    g_string_append_len (out, ".0", 2);
+    put (out, ".0", 2);
 }
 
 /* Not printf: a tiny task's result is mostly integers, and a format
@@ -646,7 +734,7 @@ append_int (GString *out,
   while (magnitude > 0);
   if (value < 0)
     *--p = '-';
-  g_string_append_len (out, p, buf + sizeof buf - p);
+  put (out, p, buf + sizeof buf - p);
 }
 
 static void
@@ -655,7 +743,7 @@ append_node (GString  *out,
 {
   if (node == NULL)
     {
-      g_string_append_len (out, "null", 4);
+      put (out, "null", 4);
       return;
     }
 
@@ -671,7 +759,7 @@ append_node (GString  *out,
 
         if (object == NULL)
           {
-            g_string_append_len (out, "null", 4);
+            put (out, "null", 4);
             break;
           }
         g_string_append_c (out, '{');
@@ -696,7 +784,7 @@ append_node (GString  *out,
 
         if (array == NULL)
           {
-            g_string_append_len (out, "null", 4);
+            put (out, "null", 4);
             break;
           }
         n = json_array_get_length (array);
@@ -718,7 +806,7 @@ append_node (GString  *out,
           if (json_node_get_string (node) != NULL)
             cohort_json_append_string (out, json_node_get_string (node));
           else
-            g_string_append_len (out, "null", 4);
+            put (out, "null", 4);
           break;
         case G_TYPE_INT64:
           append_int (out, json_node_get_int (node));
@@ -728,19 +816,19 @@ append_node (GString  *out,
           break;
         case G_TYPE_BOOLEAN:
           if (json_node_get_boolean (node))
-            g_string_append_len (out, "true", 4);
+            put (out, "true", 4);
           else
-            g_string_append_len (out, "false", 5);
+            put (out, "false", 5);
           break;
         default:
-          g_string_append_len (out, "null", 4);
+          put (out, "null", 4);
           break;
         }
       break;
 
     case JSON_NODE_NULL:
     default:
-      g_string_append_len (out, "null", 4);
+      put (out, "null", 4);
       break;
     }
 }
