@@ -687,6 +687,133 @@ test_reload (Fixture       *f,
   g_assert_cmpstr (((CohortMessage *) g_ptr_array_index (history, 1))->json, ==, "\"before the reload\"");
 }
 
+/* The message history is a ring of reused buffers: past its 100 places the
+ * oldest go, in order, whatever the sizes (a message over 16 KiB is kept
+ * as a summary); a send from a handler of a send goes out too; a reload's
+ * replacement takes over a ring that has wrapped. */
+typedef struct
+{
+  guint     nested_at;
+  gboolean  nested_sent;
+} NestedSend;
+
+static void
+nested_send_cb (CohortWorker        *worker,
+                const CohortMessage *message,
+                NestedSend          *n)
+{
+  g_autofree char *at = g_strdup_printf ("{\"i\":%u,", n->nested_at);
+
+  if (message->outgoing && !n->nested_sent && g_str_has_prefix (message->json, at))
+    {
+      n->nested_sent = TRUE;
+      send_json (worker, "\"nested\"");
+      /* The outer message is still what this handler was given. */
+      g_assert_true (g_str_has_prefix (message->json, at));
+    }
+}
+
+static char *
+history_message (guint i)
+{
+  static const gsize pads[] = { 0, 100, 5000, 20000, 37, 17000 };
+  g_autofree char *pad = g_strnfill (pads[i % G_N_ELEMENTS (pads)], 'x');
+
+  return g_strdup_printf ("{\"i\":%u,\"pad\":\"%s\"}", i, pad);
+}
+
+/* What the history keeps of @json, after a mark of its direction: '>'
+ * out, '<' in. */
+static char *
+kept (gboolean    outgoing,
+      const char *json)
+{
+  gsize length = strlen (json);
+
+  if (length > 16 * 1024)
+    return g_strdup_printf ("%c{\"not_kept\":true,\"bytes\":%" G_GSIZE_FORMAT "}",
+                            outgoing ? '>' : '<', length);
+  return g_strdup_printf ("%c%s", outgoing ? '>' : '<', json);
+}
+
+/* @history's message @i is @want, a string from kept(). */
+static void
+assert_kept (GPtrArray  *history,
+             guint       i,
+             const char *want)
+{
+  CohortMessage *message = g_ptr_array_index (history, i);
+
+  g_assert_cmpstr (message->json, ==, want + 1);
+  g_assert_cmpint (message->outgoing, ==, want[0] == '>');
+  if (i > 0)
+    g_assert_cmpint (message->time, >=, ((CohortMessage *) g_ptr_array_index (history, i - 1))->time);
+}
+
+static void
+test_history (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(GPtrArray) expected = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) history = NULL;
+  g_autoptr(GPtrArray) newest = NULL;
+  NestedSend n = { 61, FALSE };
+  ReloadResult r = { 0 };
+  CohortWorker *worker;
+  guint64 in = 1;  /* "ready" */
+
+  cluster = start (f,
+                   "[Cluster echo]\nCommand=%s --channel-echo --on-shutdown-exit 0 --send-ready\n"
+                   "ReadyTimeout=5\nStopTimeout=5\n",
+                   f->worker);
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 1, 5000);
+  worker = cohort_cluster_lookup_worker (cluster, 0);
+  g_ptr_array_add (expected, kept (FALSE, "\"ready\""));
+  g_signal_connect (worker, "message", G_CALLBACK (nested_send_cb), &n);
+
+  for (guint i = 0; i < 130; i++)
+    {
+      g_autofree char *message = history_message (i);
+      g_autofree char *echo = g_strdup_printf ("{\"echo\":%s}", message);
+
+      send_json (worker, message);
+      g_ptr_array_add (expected, kept (TRUE, message));
+      in++;
+      if (i == n.nested_at)
+        {
+          g_assert_true (n.nested_sent);
+          g_ptr_array_add (expected, kept (TRUE, "\"nested\""));
+          in++;
+        }
+      wait_messages_in (worker, in, 5000);
+      g_ptr_array_add (expected, kept (FALSE, echo));
+      if (i == n.nested_at)
+        g_ptr_array_add (expected, kept (FALSE, "{\"echo\":\"nested\"}"));
+    }
+  g_signal_handlers_disconnect_by_data (worker, &n);
+
+  history = cohort_worker_dup_messages (worker, 0);
+  g_assert_cmpuint (history->len, ==, 100);
+  for (guint i = 0; i < 100; i++)
+    assert_kept (history, i, g_ptr_array_index (expected, expected->len - 100 + i));
+  newest = cohort_worker_dup_messages (worker, 7);
+  g_assert_cmpuint (newest->len, ==, 7);
+  for (guint i = 0; i < 7; i++)
+    assert_kept (newest, i, g_ptr_array_index (expected, expected->len - 7 + i));
+
+  /* The replacement's "ready" comes after the 99 newest of the old. */
+  cohort_cluster_reload_async (cluster, NULL, reload_cb, &r);
+  g_assert_true (cohort_test_wait_until (reload_done, &r, 20000));
+  g_assert_no_error (r.error);
+  g_ptr_array_unref (history);
+  history = cohort_worker_dup_messages (cohort_cluster_lookup_worker (cluster, 0), 0);
+  g_assert_cmpuint (history->len, ==, 100);
+  for (guint i = 0; i < 99; i++)
+    assert_kept (history, i, g_ptr_array_index (expected, expected->len - 99 + i));
+  assert_kept (history, 99, "<\"ready\"");
+}
+
 static void
 test_reload_failure (Fixture       *f,
                      gconstpointer  data)
@@ -1241,6 +1368,7 @@ main (int   argc,
   ADD ("/Cohort/Channel/never-reads", test_never_reads);
   ADD ("/Cohort/Channel/refused-messages", test_refused_messages);
   ADD ("/Cohort/Channel/reload", test_reload);
+  ADD ("/Cohort/Channel/history", test_history);
   ADD ("/Cohort/Channel/reload-failure", test_reload_failure);
   ADD ("/Cohort/Channel/reload-under-load", test_reload_under_load);
 

@@ -21,6 +21,17 @@
 #define MAX_MESSAGES       100
 /* A kept message is for people to read; a larger one is summarized. */
 #define MAX_KEPT_MESSAGE   (16 * 1024)
+/* The send buffer is kept for the next message up to this size. */
+#define MAX_SEND_BUFFER    (256 * 1024)
+
+/* One place of the message history, reused: its text buffer is
+ * overwritten in place by the next message that fits, so that keeping a
+ * message costs no allocation once the ring has been round. */
+typedef struct
+{
+  CohortMessage  message;
+  gsize          size;     /* bytes allocated at message.json */
+} KeptMessage;
 
 typedef struct
 {
@@ -61,7 +72,12 @@ typedef struct
   guint64             bytes_out;
   guint64             bad_messages;
   char               *last_bad_message;
-  GQueue              messages;
+  /* the newest MAX_MESSAGES, oldest at messages[first] */
+  KeptMessage        *messages;
+  guint               messages_first;
+  guint               messages_count;
+  /* what cohort_worker_send() serializes into, reused */
+  GString            *send_buffer;
 } CohortWorkerPrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (CohortWorker, cohort_worker, G_TYPE_OBJECT)
@@ -160,7 +176,12 @@ cohort_worker_finalize (GObject *object)
   g_clear_pointer (&priv->reason, g_free);
   g_clear_pointer (&priv->restart_reason, g_free);
   g_queue_clear_full (&priv->output, (GDestroyNotify) cohort_output_line_free);
-  g_queue_clear_full (&priv->messages, (GDestroyNotify) cohort_message_free);
+  if (priv->messages != NULL)
+    for (guint i = 0; i < MAX_MESSAGES; i++)
+      g_free (priv->messages[i].message.json);
+  g_clear_pointer (&priv->messages, g_free);
+  if (priv->send_buffer != NULL)
+    g_string_free (priv->send_buffer, TRUE);
   g_clear_pointer (&priv->last_bad_message, g_free);
 
   G_OBJECT_CLASS (cohort_worker_parent_class)->finalize (object);
@@ -308,7 +329,6 @@ cohort_worker_init (CohortWorker *self)
 
   priv->state = COHORT_WORKER_STATE_STOPPED;
   g_queue_init (&priv->output);
-  g_queue_init (&priv->messages);
 }
 
 /* Accessors */
@@ -923,6 +943,44 @@ cohort_message_free (CohortMessage *message)
   g_free (message);
 }
 
+/* The place of the @i-th oldest kept message. */
+static inline KeptMessage *
+kept_message (CohortWorkerPrivate *priv,
+              guint                i)
+{
+  return &priv->messages[(priv->messages_first + i) % MAX_MESSAGES];
+}
+
+/* The place for a new message: a free one, or the oldest. */
+static KeptMessage *
+take_place (CohortWorkerPrivate *priv)
+{
+  KeptMessage *kept;
+
+  if (priv->messages == NULL)
+    priv->messages = g_new0 (KeptMessage, MAX_MESSAGES);
+  if (priv->messages_count < MAX_MESSAGES)
+    return kept_message (priv, priv->messages_count++);
+  kept = kept_message (priv, 0);
+  priv->messages_first = (priv->messages_first + 1) % MAX_MESSAGES;
+  return kept;
+}
+
+/* Room for @size bytes at @kept's text; what was there is not kept. */
+static void
+make_room (KeptMessage *kept,
+           gsize        size)
+{
+  if (kept->size >= size)
+    return;
+  g_assert (size <= MAX_KEPT_MESSAGE + 1);
+  /* Powers of two from 64 (up to the largest kept message): messages of
+   * similar sizes reuse the buffer. */
+  kept->size = CLAMP ((gsize) 1 << g_bit_storage (size - 1), 64, MAX_KEPT_MESSAGE + 1);
+  g_free (kept->message.json);
+  kept->message.json = g_malloc (kept->size);
+}
+
 static void
 record_message (CohortWorker *self,
                 gboolean      outgoing,
@@ -930,19 +988,23 @@ record_message (CohortWorker *self,
                 gsize         length)
 {
   CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
-  CohortMessage *message = g_new0 (CohortMessage, 1);
+  KeptMessage *kept = take_place (priv);
+  CohortMessage *message = &kept->message;
 
   message->time = g_get_real_time ();
   message->worker = priv->id;
   message->outgoing = outgoing;
   if (length <= MAX_KEPT_MESSAGE)
-    message->json = g_strndup (json, length);
+    {
+      make_room (kept, length + 1);
+      memcpy (message->json, json, length);
+      message->json[length] = '\0';
+    }
   else
-    message->json = g_strdup_printf ("{\"not_kept\":true,\"bytes\":%" G_GSIZE_FORMAT "}", length);
-
-  g_queue_push_tail (&priv->messages, message);
-  if (priv->messages.length > MAX_MESSAGES)
-    cohort_message_free (g_queue_pop_head (&priv->messages));
+    {
+      make_room (kept, 64);
+      g_snprintf (message->json, kept->size, "{\"not_kept\":true,\"bytes\":%" G_GSIZE_FORMAT "}", length);
+    }
 
   g_signal_emit (self, signals[MESSAGE], 0, message);
 }
@@ -978,7 +1040,7 @@ _cohort_worker_received (CohortWorker *self,
 
   priv->messages_in++;
   priv->bytes_in += bytes + 1;
-  record_message (self, FALSE, text, strlen (text));
+  record_message (self, FALSE, text, bytes);
 
   if (is_ready_message (node) && priv->state == COHORT_WORKER_STATE_STARTING)
     _cohort_worker_set_online (self);
@@ -1013,8 +1075,8 @@ cohort_worker_send (CohortWorker  *self,
 {
   CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
   CohortWorkerClass *klass;
-  g_autofree char *json = NULL;
-  gsize length;
+  GString *json;
+  gboolean sent;
 
   g_return_val_if_fail (COHORT_IS_WORKER (self), FALSE);
   g_return_val_if_fail (message != NULL, FALSE);
@@ -1034,14 +1096,25 @@ cohort_worker_send (CohortWorker  *self,
       return FALSE;
     }
 
-  json = cohort_json_to_string (message, &length);
-  if (!klass->send_line (self, json, length, error))
-    return FALSE;
+  /* The buffer of the last send, unless a handler of this one is
+   * sending (then it is in use). */
+  json = g_steal_pointer (&priv->send_buffer);
+  if (json == NULL)
+    json = g_string_sized_new (256);
+  cohort_json_append (json, message);
+  sent = klass->send_line (self, json->str, json->len, error);
+  if (sent)
+    {
+      priv->messages_out++;
+      priv->bytes_out += json->len + 1;
+      record_message (self, TRUE, json->str, json->len);
+    }
 
-  priv->messages_out++;
-  priv->bytes_out += length + 1;
-  record_message (self, TRUE, json, length);
-  return TRUE;
+  if (json->allocated_len <= MAX_SEND_BUFFER && priv->send_buffer == NULL)
+    priv->send_buffer = g_string_truncate (json, 0);
+  else
+    g_string_free (json, TRUE);
+  return sent;
 }
 
 guint64
@@ -1111,13 +1184,58 @@ cohort_worker_dup_messages (CohortWorker *self,
                             guint         max_messages)
 {
   CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+  GPtrArray *messages;
+  guint skip;
 
   g_return_val_if_fail (COHORT_IS_WORKER (self), NULL);
-  return copy_tail (&priv->messages, max_messages, (GBoxedCopyFunc) message_copy,
-                    (GDestroyNotify) cohort_message_free);
+
+  messages = g_ptr_array_new_full (priv->messages_count, (GDestroyNotify) cohort_message_free);
+  skip = max_messages > 0 && priv->messages_count > max_messages ? priv->messages_count - max_messages : 0;
+  for (guint i = skip; i < priv->messages_count; i++)
+    g_ptr_array_add (messages, message_copy (&kept_message (priv, i)->message));
+  return messages;
 }
 
 /* Reload */
+
+/* Older messages first, then whatever the replacement already exchanged;
+ * @old keeps none. */
+static void
+inherit_messages (CohortWorkerPrivate *priv,
+                  CohortWorkerPrivate *old)
+{
+  guint total = old->messages_count + priv->messages_count;
+  guint skip = total > MAX_MESSAGES ? total - MAX_MESSAGES : 0;
+  KeptMessage *merged;
+
+  if (old->messages_count == 0)
+    return;
+
+  merged = g_new0 (KeptMessage, MAX_MESSAGES);
+  for (guint i = 0; i < total; i++)
+    {
+      KeptMessage *kept = i < old->messages_count ? kept_message (old, i)
+                                                  : kept_message (priv, i - old->messages_count);
+
+      if (i >= skip)
+        merged[i - skip] = *kept;
+      else
+        g_free (kept->message.json);
+      *kept = (KeptMessage) { 0, };
+    }
+  /* The places never used, or emptied above, hold no buffer now. */
+  for (guint i = 0; priv->messages != NULL && i < MAX_MESSAGES; i++)
+    g_free (priv->messages[i].message.json);
+  for (guint i = 0; i < MAX_MESSAGES; i++)
+    g_free (old->messages[i].message.json);
+  g_free (priv->messages);
+  priv->messages = merged;
+  priv->messages_first = 0;
+  priv->messages_count = total - skip;
+  g_clear_pointer (&old->messages, g_free);
+  old->messages_first = 0;
+  old->messages_count = 0;
+}
 
 /* A reload's replacement takes over the slot's history: its restarts (one
  * more), counters, output and messages. */
@@ -1142,10 +1260,7 @@ _cohort_worker_inherit (CohortWorker *self,
     g_queue_push_head (&priv->output, g_queue_pop_tail (&old->output));
   while (priv->output.length > MAX_OUTPUT_LINES)
     cohort_output_line_free (g_queue_pop_head (&priv->output));
-  while (old->messages.length > 0)
-    g_queue_push_head (&priv->messages, g_queue_pop_tail (&old->messages));
-  while (priv->messages.length > MAX_MESSAGES)
-    cohort_message_free (g_queue_pop_head (&priv->messages));
+  inherit_messages (priv, old);
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESTARTS]);
 }
