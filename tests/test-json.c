@@ -188,9 +188,9 @@ make_inserts (Insert *inserts)
   return n;
 }
 
-/* Every insert at every position: 0..70 plain bytes before it (past two
- * 32-byte blocks), 0..40 after it (the end of the input anywhere in a
- * block). */
+/* Every insert at every position: 0..140 plain bytes before it (past two
+ * 64-byte blocks), 0..17 and some more after it (the end of the input
+ * anywhere in a block, and long runs after the insert). */
 static void
 foreach_block_case (void (*check) (const Insert *insert,
                                    gsize         before,
@@ -199,10 +199,13 @@ foreach_block_case (void (*check) (const Insert *insert,
   Insert inserts[320];
   guint n_inserts = make_inserts (inserts);
 
-  for (gsize before = 0; before <= 70; before++)
-    for (gsize after = 0; after <= 40; after += (after < 17 ? 1 : 7))
+  static const gsize afters[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
+                                  31, 63, 64, 65, 130 };
+
+  for (gsize before = 0; before <= 140; before++)
+    for (gsize a = 0; a < G_N_ELEMENTS (afters); a++)
       for (guint k = 0; k < n_inserts; k++)
-        check (&inserts[k], before, after);
+        check (&inserts[k], before, afters[a]);
 }
 
 static void
@@ -236,7 +239,7 @@ test_validate_blocks (void)
   foreach_block_case (check_validate_block);
 
   /* A quote or a backslash at every position ends or escapes there. */
-  for (gsize before = 0; before <= 70; before++)
+  for (gsize before = 0; before <= 140; before++)
     {
       g_autofree char *quoted = g_strdup_printf ("\"%*s\"x\"", (int) before, "");
       g_autofree char *escaped = g_strdup_printf ("\"%*s\\x\"", (int) before, "");

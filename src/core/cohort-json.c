@@ -19,10 +19,15 @@
 #include <glib/gi18n-lib.h>
 #include <math.h>
 #include <string.h>
-/* COHORT_JSON_PORTABLE: the scans any C compiler builds (tested too). */
+/* COHORT_JSON_PORTABLE: the scans any C compiler builds; COHORT_JSON_NO_AVX2:
+ * SSE2 only (both tested too). */
 #if defined(__SSE2__) && !defined(COHORT_JSON_PORTABLE)
 #define USE_SSE2 1
 #include <emmintrin.h>
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(COHORT_JSON_NO_AVX2)
+#define USE_AVX2 1
+#include <immintrin.h>
+#endif
 #endif
 
 #include "cohort-json.h"
@@ -54,48 +59,104 @@ word_is_plain (const guchar *p)
           (w & HIGHS)) == 0;
 }
 
+#ifdef USE_SSE2
+/* 0xff in each byte of @v that does not go into a JSON string as it is.
+ * A signed compare: below 0x20 as signed is a control character or a byte
+ * from 0x80 up. */
+static inline __m128i
+bad_bytes_sse2 (__m128i v)
+{
+  return _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (v, _mm_set1_epi8 ('"')),
+                                     _mm_cmpeq_epi8 (v, _mm_set1_epi8 ('\\'))),
+                       _mm_cmplt_epi8 (v, _mm_set1_epi8 (0x20)));
+}
+#endif
+
+#ifdef USE_AVX2
+/* skip_plain() 64 bytes at a time, on a CPU that has AVX2: stops at the
+ * first byte that is not plain, or with less than 64 bytes left. */
+__attribute__ ((target ("avx2"))) static const guchar *
+skip_plain_avx2 (const guchar *p,
+                 const guchar *end)
+{
+  const __m256i quote = _mm256_set1_epi8 ('"');
+  const __m256i backslash = _mm256_set1_epi8 ('\\');
+  const __m256i space = _mm256_set1_epi8 (0x20);
+
+  while (end - p >= 64)
+    {
+      __m256i a = _mm256_loadu_si256 ((const __m256i *) p);
+      __m256i b = _mm256_loadu_si256 ((const __m256i *) (p + 32));
+      __m256i bad_a = _mm256_or_si256 (_mm256_or_si256 (_mm256_cmpeq_epi8 (a, quote),
+                                                        _mm256_cmpeq_epi8 (a, backslash)),
+                                       _mm256_cmpgt_epi8 (space, a));
+      __m256i bad_b = _mm256_or_si256 (_mm256_or_si256 (_mm256_cmpeq_epi8 (b, quote),
+                                                        _mm256_cmpeq_epi8 (b, backslash)),
+                                       _mm256_cmpgt_epi8 (space, b));
+      __m256i bad = _mm256_or_si256 (bad_a, bad_b);
+
+      if (!_mm256_testz_si256 (bad, bad))
+        {
+          guint64 mask = (guint64) (guint32) _mm256_movemask_epi8 (bad_a) |
+                         (guint64) (guint32) _mm256_movemask_epi8 (bad_b) << 32;
+
+          return p + __builtin_ctzll (mask);
+        }
+      p += 64;
+    }
+  return p;
+}
+#endif
+
 /* The first byte at or after @p that does not go into a JSON string as
  * it is (a quote, a backslash, a control character or any byte of a
- * non-ASCII character), or @end. Only the bytes before @end are read. */
+ * non-ASCII character), or @end. Reads nothing outside [@lo, @end): @lo
+ * is where the buffer starts, so a short tail can be read as the last
+ * sixteen bytes of it. */
 static inline const guchar *
-skip_plain (const guchar *p,
+skip_plain (const guchar *lo,
+            const guchar *p,
             const guchar *end)
 {
 #ifdef USE_SSE2
-  /* A signed compare: below 0x20 as signed is a control character or a
-   * byte from 0x80 up. */
-  const __m128i quote = _mm_set1_epi8 ('"');
-  const __m128i backslash = _mm_set1_epi8 ('\\');
-  const __m128i space = _mm_set1_epi8 (0x20);
-
-  while (end - p >= 32)
+#ifdef USE_AVX2
+  if (end - p >= 128 && __builtin_cpu_supports ("avx2"))
+    p = skip_plain_avx2 (p, end);
+#endif
+  while (end - p >= 64)
     {
-      __m128i a = _mm_loadu_si128 ((const __m128i *) p);
-      __m128i b = _mm_loadu_si128 ((const __m128i *) (p + 16));
-      __m128i bad_a = _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (a, quote),
-                                                  _mm_cmpeq_epi8 (a, backslash)),
-                                    _mm_cmplt_epi8 (a, space));
-      __m128i bad_b = _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (b, quote),
-                                                  _mm_cmpeq_epi8 (b, backslash)),
-                                    _mm_cmplt_epi8 (b, space));
-      guint mask = (guint) _mm_movemask_epi8 (bad_a) |
-                   (guint) _mm_movemask_epi8 (bad_b) << 16;
+      __m128i a = bad_bytes_sse2 (_mm_loadu_si128 ((const __m128i *) p));
+      __m128i b = bad_bytes_sse2 (_mm_loadu_si128 ((const __m128i *) (p + 16)));
+      __m128i c = bad_bytes_sse2 (_mm_loadu_si128 ((const __m128i *) (p + 32)));
+      __m128i d = bad_bytes_sse2 (_mm_loadu_si128 ((const __m128i *) (p + 48)));
 
-      if (mask != 0)
-        return p + __builtin_ctz (mask);
-      p += 32;
+      if (_mm_movemask_epi8 (_mm_or_si128 (_mm_or_si128 (a, b), _mm_or_si128 (c, d))) != 0)
+        {
+          guint64 mask = (guint64) (guint) _mm_movemask_epi8 (a) |
+                         (guint64) (guint) _mm_movemask_epi8 (b) << 16 |
+                         (guint64) (guint) _mm_movemask_epi8 (c) << 32 |
+                         (guint64) (guint) _mm_movemask_epi8 (d) << 48;
+
+          return p + __builtin_ctzll (mask);
+        }
+      p += 64;
     }
-  if (end - p >= 16)
+  while (end - p >= 16)
     {
-      __m128i a = _mm_loadu_si128 ((const __m128i *) p);
-      __m128i bad = _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (a, quote),
-                                                _mm_cmpeq_epi8 (a, backslash)),
-                                  _mm_cmplt_epi8 (a, space));
-      guint mask = (guint) _mm_movemask_epi8 (bad);
+      guint mask = (guint) _mm_movemask_epi8 (bad_bytes_sse2 (_mm_loadu_si128 ((const __m128i *) p)));
 
       if (mask != 0)
         return p + __builtin_ctz (mask);
       p += 16;
+    }
+  if (p < end && end - lo >= 16)
+    {
+      /* The last sixteen bytes, those before @p left out. */
+      const guchar *last = end - 16;
+      guint mask = (guint) _mm_movemask_epi8 (bad_bytes_sse2 (_mm_loadu_si128 ((const __m128i *) last)));
+
+      mask >>= p - last;
+      return mask != 0 ? p + __builtin_ctz (mask) : end;
     }
 #endif
   while (end - p >= 8 && word_is_plain (p))
@@ -282,7 +343,7 @@ scan_string (Scanner  *s,
       guchar c;
       gsize n;
 
-      s->p = skip_plain (s->p, s->end);
+      s->p = skip_plain (s->start, s->p, s->end);
       if (s->p == s->end)
         return fail_truncated (s);
 
@@ -658,7 +719,7 @@ cohort_json_append_string (GString    *out,
     {
       gsize n;
 
-      p = skip_plain (p, end);
+      p = skip_plain ((const guchar *) str, p, end);
       if (p == end)
         break;
 
