@@ -50,6 +50,34 @@ test_split_and_joined (void)
   g_ptr_array_unref (c.lines);
 }
 
+/* What reserve() can hand out without growing the buffer. */
+static void
+test_spare (void)
+{
+  Collected c = { g_ptr_array_new_with_free_func (g_free), 0 };
+  g_autoptr(CohortLineReader) reader = cohort_line_reader_new (1024, collect, &c);
+  char *buffer;
+  gsize spare;
+
+  g_assert_cmpuint (cohort_line_reader_get_spare (reader), ==, 0);
+  buffer = cohort_line_reader_reserve (reader, 100);
+  spare = cohort_line_reader_get_spare (reader);
+  g_assert_cmpuint (spare, >=, 100);
+
+  /* A line under way and a whole one: the whole one leaves room. */
+  memcpy (buffer, "done\npart", 9);
+  cohort_line_reader_commit (reader, 9);
+  g_assert_cmpuint (c.lines->len, ==, 1);
+  g_assert_cmpuint (cohort_line_reader_get_spare (reader), ==, spare - 4);
+
+  /* Reserving all of it does not move the buffer. */
+  buffer = cohort_line_reader_reserve (reader, spare - 4);
+  g_assert_true (buffer == cohort_line_reader_reserve (reader, spare - 4));
+  g_assert_cmpmem (buffer - 4, 4, "part", 4);
+  g_assert_cmpuint (cohort_line_reader_get_spare (reader), ==, spare - 4);
+  g_ptr_array_unref (c.lines);
+}
+
 static void
 test_over_long (void)
 {
@@ -91,5 +119,6 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/Cohort/LineReader/split-and-joined", test_split_and_joined);
   g_test_add_func ("/Cohort/LineReader/over-long", test_over_long);
+  g_test_add_func ("/Cohort/LineReader/spare", test_spare);
   return g_test_run ();
 }

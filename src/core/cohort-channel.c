@@ -300,7 +300,9 @@ read_some (CohortChannel *self)
 
   while (budget > 0 && self->fd >= 0)
     {
-      gsize room = MIN (READ_CHUNK, budget);
+      /* All the room the buffer has: once it has held a long message,
+       * the next one of that size comes in one recvmsg(). */
+      gsize room = MIN (MAX (READ_CHUNK, cohort_line_reader_get_spare (self->reader)), budget);
       char control[CMSG_SPACE (sizeof (int) * MAX_RIGHTS)];
       struct iovec iov = { cohort_line_reader_reserve (self->reader, room), room };
       struct msghdr msg = { 0 };

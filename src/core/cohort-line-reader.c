@@ -231,6 +231,16 @@ cohort_line_reader_is_busy (CohortLineReader *self)
   return self->committing;
 }
 
+/* How much reserve() can hand out without growing the buffer: the room
+ * left once the line under way has moved to the front. A reader that has
+ * had to hold a long line has room for the next one in one read. */
+gsize
+cohort_line_reader_get_spare (CohortLineReader *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+  return self->capacity > 0 ? self->capacity - (self->length - self->start) - 1 : 0;
+}
+
 gsize
 cohort_line_reader_get_pending (CohortLineReader *self)
 {

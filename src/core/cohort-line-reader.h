@@ -32,6 +32,7 @@ void              cohort_line_reader_commit (CohortLineReader *self,
 void              cohort_line_reader_flush  (CohortLineReader *self);
 gboolean          cohort_line_reader_is_busy (CohortLineReader *self);
 gsize             cohort_line_reader_get_pending (CohortLineReader *self);
+gsize             cohort_line_reader_get_spare (CohortLineReader *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CohortLineReader, cohort_line_reader_free)
 
