@@ -719,6 +719,40 @@ test_serialize_blocks (void)
   foreach_block_case (check_serialize_block);
 }
 
+/* cohort_json_append_message() tells Node's internal messages while it
+ * writes: a top-level object whose "cmd" is a string starting NODE_. */
+static void
+test_serialize_internal (void)
+{
+  static const struct { const char *text; gboolean internal; } cases[] = {
+    { "{\"cmd\":\"NODE_HANDLE\"}", TRUE },
+    { "{\"a\":1,\"cmd\":\"NODE_X\",\"b\":[2]}", TRUE },
+    { "{\"cmd\":\"NODE_\"}", TRUE },
+    { "{\"cmd\":\"NODE\"}", FALSE },
+    { "{\"cmd\":\"node_handle\"}", FALSE },
+    { "{\"cmd\":\"x NODE_\"}", FALSE },
+    { "{\"cmd\":1}", FALSE },
+    { "{\"cmd\":null}", FALSE },
+    { "{\"cmd\":{\"cmd\":\"NODE_A\"}}", FALSE },
+    { "{\"cmd\":[\"NODE_A\"]}", FALSE },
+    { "{\"cmdx\":\"NODE_A\",\"c\":\"NODE_A\"}", FALSE },
+    { "{\"x\":{\"cmd\":\"NODE_A\"}}", FALSE },
+    { "[{\"cmd\":\"NODE_A\"}]", FALSE },
+    { "\"NODE_A\"", FALSE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(JsonNode) node = parse (cases[i].text);
+      g_autoptr(GString) plain = g_string_new ("[");
+      g_autoptr(GString) checked = g_string_new ("[");
+
+      cohort_json_append (plain, node);
+      g_assert_cmpint (cohort_json_append_message (checked, node), ==, cases[i].internal);
+      g_assert_cmpstr (checked->str, ==, plain->str);
+    }
+}
+
 static void
 test_serialize_round_trip (void)
 {
@@ -874,6 +908,7 @@ main (int   argc,
   g_test_add_func ("/Cohort/Json/serialize/like-json-glib", test_serialize_like_json_glib);
   g_test_add_func ("/Cohort/Json/serialize/escapes", test_serialize_escapes);
   g_test_add_func ("/Cohort/Json/serialize/blocks", test_serialize_blocks);
+  g_test_add_func ("/Cohort/Json/serialize/internal", test_serialize_internal);
   g_test_add_func ("/Cohort/Json/serialize/round-trip", test_serialize_round_trip);
   g_test_add_func ("/Cohort/Json/serialize/doubles", test_serialize_doubles);
   g_test_add_func ("/Cohort/Json/serialize/short-doubles", test_serialize_short_doubles);

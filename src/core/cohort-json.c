@@ -488,7 +488,8 @@ match_names (const char * const *names,
   guint32 bits = 0;
 
   for (guint i = 0; names[i] != NULL && i < 32; i++)
-    if (escaped || (strncmp (names[i], (const char *) name, length) == 0 &&
+    if (escaped || (names[i][0] == (char) name[0] &&
+                    strncmp (names[i], (const char *) name, length) == 0 &&
                     names[i][length] == '\0'))
       bits |= 1u << i;
   return bits;
@@ -798,9 +799,26 @@ append_int (GString *out,
   put (out, p, buf + sizeof buf - p);
 }
 
+/* Whether @member, the value of a top-level "cmd", makes its object one
+ * of Node's internal messages: a string that starts with NODE_. */
+static gboolean
+is_internal_cmd (JsonNode *member)
+{
+  const char *cmd;
+
+  if (member == NULL || JSON_NODE_TYPE (member) != JSON_NODE_VALUE ||
+      json_node_get_value_type (member) != G_TYPE_STRING)
+    return FALSE;
+  cmd = json_node_get_string (member);
+  return cmd != NULL && g_str_has_prefix (cmd, "NODE_");
+}
+
+/* @internal: (nullable): for the top-level value only, set when it is one
+ * of Node's internal messages (see is_internal_cmd()). */
 static void
 append_node (GString  *out,
-             JsonNode *node)
+             JsonNode *node,
+             gboolean *internal)
 {
   if (node == NULL)
     {
@@ -832,7 +850,9 @@ append_node (GString  *out,
             first = FALSE;
             cohort_json_append_string (out, name);
             g_string_append_c (out, ':');
-            append_node (out, member);
+            append_node (out, member, NULL);
+            if (internal != NULL && name[0] == 'c' && strcmp (name, "cmd") == 0)
+              *internal = is_internal_cmd (member);
           }
         g_string_append_c (out, '}');
       }
@@ -854,7 +874,7 @@ append_node (GString  *out,
           {
             if (i > 0)
               g_string_append_c (out, ',');
-            append_node (out, json_array_get_element (array, i));
+            append_node (out, json_array_get_element (array, i), NULL);
           }
         g_string_append_c (out, ']');
       }
@@ -915,7 +935,7 @@ cohort_json_to_string (JsonNode *node,
   g_return_val_if_fail (node != NULL, NULL);
 
   out = g_string_sized_new (128);
-  append_node (out, node);
+  append_node (out, node, NULL);
   if (length != NULL)
     *length = out->len;
   return g_string_free (out, FALSE);
@@ -930,5 +950,27 @@ cohort_json_append (GString  *out,
   g_return_if_fail (out != NULL);
   g_return_if_fail (node != NULL);
 
-  append_node (out, node);
+  append_node (out, node, NULL);
+}
+
+/**
+ * cohort_json_append_message:
+ *
+ * cohort_json_append(), and whether @node is one of Node's internal
+ * messages (an object whose "cmd" is a string that starts with NODE_, as
+ * cohort_message_is_internal() says), seen on the way without a lookup.
+ *
+ * Returns: %TRUE if @node is one of Node's internal messages
+ */
+gboolean
+cohort_json_append_message (GString  *out,
+                            JsonNode *node)
+{
+  gboolean internal = FALSE;
+
+  g_return_val_if_fail (out != NULL, FALSE);
+  g_return_val_if_fail (node != NULL, FALSE);
+
+  append_node (out, node, &internal);
+  return internal;
 }

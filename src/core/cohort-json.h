@@ -54,6 +54,8 @@ char     *cohort_json_to_string   (JsonNode           *node,
                                    gsize              *length);
 void      cohort_json_append      (GString            *out,
                                    JsonNode           *node);
+gboolean  cohort_json_append_message (GString         *out,
+                                      JsonNode        *node);
 void      cohort_json_append_string (GString          *out,
                                      const char       *str);
 void      cohort_json_append_double (GString          *out,

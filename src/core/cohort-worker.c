@@ -1076,33 +1076,35 @@ cohort_worker_send (CohortWorker  *self,
   CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
   CohortWorkerClass *klass;
   GString *json;
+  gboolean internal;
   gboolean sent;
 
   g_return_val_if_fail (COHORT_IS_WORKER (self), FALSE);
   g_return_val_if_fail (message != NULL, FALSE);
 
-  if (cohort_message_is_internal (message))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           _("objects whose “cmd” starts with NODE_ are Node's own and cannot be sent"));
-      return FALSE;
-    }
-
-  klass = COHORT_WORKER_GET_CLASS (self);
-  if (klass->send_line == NULL || !cohort_worker_is_running (self))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
-                   _("worker %u is not running"), priv->id);
-      return FALSE;
-    }
-
   /* The buffer of the last send, unless a handler of this one is
-   * sending (then it is in use). */
+   * sending (then it is in use). Serializing first also tells Node's
+   * internal messages, without a lookup of their own. */
   json = g_steal_pointer (&priv->send_buffer);
   if (json == NULL)
     json = g_string_sized_new (256);
-  cohort_json_append (json, message);
-  sent = klass->send_line (self, json->str, json->len, error);
+  internal = cohort_json_append_message (json, message);
+
+  klass = COHORT_WORKER_GET_CLASS (self);
+  if (internal)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           _("objects whose “cmd” starts with NODE_ are Node's own and cannot be sent"));
+      sent = FALSE;
+    }
+  else if (klass->send_line == NULL || !cohort_worker_is_running (self))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                   _("worker %u is not running"), priv->id);
+      sent = FALSE;
+    }
+  else
+    sent = klass->send_line (self, json->str, json->len, error);
   if (sent)
     {
       priv->messages_out++;
