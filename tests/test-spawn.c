@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <glib/gstdio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -115,6 +117,44 @@ write_script (const char *dir,
   g_assert_true (g_file_set_contents (path, text, -1, NULL));
   g_assert_cmpint (g_chmod (path, 0755), ==, 0);
   return path;
+}
+
+/* A child is pending until its exec, never after: once it no longer is,
+ * /proc/PID/exe is its program (before, it is Cohort's memory and
+ * binary, which the sampler and MaxMemory must not take for the
+ * worker's). */
+static void
+test_pending (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *proc_exe = NULL;
+  g_autofree char *exe = NULL;
+  g_autofree char *sleep_path = g_find_program_in_path ("sleep");
+  g_autofree char *sleep_real = NULL;
+  GPid pid;
+  guint waited = 0;
+
+  g_assert_nonnull (sleep_path);
+  sleep_real = realpath (sleep_path, NULL);
+  g_assert_false (cohort_spawn_is_pending (getpid ()));
+  g_assert_true (spawn (NULL, strv ("sleep", "30", NULL), base_environment (), &pid, &error));
+  g_assert_no_error (error);
+
+  while (cohort_spawn_is_pending (pid) && waited < 5000)
+    {
+      g_usleep (1000);
+      waited++;
+    }
+  g_assert_false (cohort_spawn_is_pending (pid));
+  proc_exe = g_strdup_printf ("/proc/%d/exe", (int) pid);
+  exe = g_file_read_link (proc_exe, NULL);
+  g_assert_cmpstr (exe, ==, sleep_real);
+
+  kill (pid, SIGKILL);
+  wait_for (pid);
+  g_assert_false (cohort_spawn_is_pending (pid));
+  assert_no_child_left ();
 }
 
 /* Children in a row, all run with their own arguments, all reaped with
@@ -408,6 +448,7 @@ main (int   argc,
 
   ADD ("/Cohort/Spawn/many", test_many);
   ADD ("/Cohort/Spawn/listen-pid", test_listen_pid);
+  ADD ("/Cohort/Spawn/pending", test_pending);
   ADD ("/Cohort/Spawn/sync-errors", test_sync_errors);
   ADD ("/Cohort/Spawn/exec-failure", test_exec_failure);
   ADD ("/Cohort/Spawn/errno-untouched", test_errno_untouched);

@@ -648,7 +648,8 @@ cohort_process_worker_new (CohortCluster     *cluster,
                        NULL);
 }
 
-/* Resident memory from /proc/PID/statm, in bytes; 0 when not running. */
+/* Resident memory from /proc/PID/statm, in bytes; 0 when not running,
+ * or not yet exec'd (its statm is Cohort's then). */
 guint64
 cohort_process_worker_get_rss (CohortProcessWorker *self)
 {
@@ -660,7 +661,7 @@ cohort_process_worker_get_rss (CohortProcessWorker *self)
 
   g_return_val_if_fail (COHORT_IS_PROCESS_WORKER (self), 0);
 
-  if (self->pid <= 0)
+  if (self->pid <= 0 || cohort_spawn_is_pending (self->pid))
     return 0;
   g_snprintf (path, sizeof path, "/proc/%d/statm", (int) self->pid);
   file = fopen (path, "re");

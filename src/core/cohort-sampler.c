@@ -46,6 +46,7 @@
 #include "cohort-process-worker.h"
 #include "cohort-reaper.h"
 #include "cohort-sampler.h"
+#include "cohort-spawn.h"
 #include "cohort-status.h"
 #include "cohort-supervisor.h"
 #include "cohort-thread-worker.h"
@@ -744,8 +745,10 @@ sample_process (CohortSampler *self,
   /* A worker that has exited and been reaped may still show its pid for a
    * while (its group is being stopped), and the pid may by now be another
    * process's: only a pid that the reaper still tracks, unreaped, is the
-   * worker's for sure. */
+   * worker's for sure. Before its exec (looked at until the first
+   * reading), it runs on Cohort's memory. */
   if (pid <= 0 || !cohort_reaper_is_tracked (pid) ||
+      (slot->proc.full_tick == 0 && cohort_spawn_is_pending (pid)) ||
       !proc_read_worker (&slot->proc, self->tick, &reading, &full))
     {
       slot_release (slot);

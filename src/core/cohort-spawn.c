@@ -814,7 +814,7 @@ slot_fill (Slot                      *slot,
 /**
  * cohort_spawn:
  * @request: what the child gets
- * @pid: (out): the child's pid, for g_child_watch_add()
+ * @pid: (out): the child's pid, for cohort_watch_child()
  * @error: a #G_SPAWN_ERROR, with GLib's messages
  *
  * Starts a child and returns at once, without waiting for its exec. The
@@ -953,6 +953,29 @@ out:
     if (moved[i] >= 0)
       close (moved[i]);
   return ok;
+}
+
+/**
+ * cohort_spawn_is_pending:
+ * @pid: a child from cohort_spawn()
+ *
+ * Whether @pid has not exec'd yet. Until it has, it runs on Cohort's
+ * memory: /proc/PID/statm and the like describe Cohort, not the worker,
+ * and must not be read as the worker's (the sampler, MaxMemory).
+ */
+gboolean
+cohort_spawn_is_pending (GPid pid)
+{
+  gboolean pending = FALSE;
+
+  g_return_val_if_fail (pid > 0, FALSE);
+
+  G_LOCK (pool);
+  if (pool.failures != NULL && pool.owner == getpid ())
+    for (guint i = 0; i < N_SLOTS && !pending; i++)
+      pending = pool.slots[i].pid == pid && g_atomic_int_get (&pool.slots[i].busy) != 0;
+  G_UNLOCK (pool);
+  return pending;
 }
 
 /**

@@ -23,6 +23,7 @@ typedef struct
 gboolean cohort_spawn              (const CohortSpawnRequest  *request,
                                     GPid                      *pid,
                                     GError                   **error);
+gboolean cohort_spawn_is_pending   (GPid                       pid);
 gboolean cohort_spawn_take_failure (GPid                       pid,
                                     GError                   **error);
 
