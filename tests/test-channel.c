@@ -1091,17 +1091,18 @@ test_bursts (Fixture       *f,
  * in order; and a peer that reads late still gets every send whole and in
  * order, although the socket took only part of one of them at first. */
 static void
-channel_message_cb (CohortChannel *channel,
-                    JsonNode      *node,
-                    const char    *text,
-                    guint64        bytes,
-                    gpointer       data)
+channel_message_cb (JsonNode   *node,
+                    const char *text,
+                    guint64     bytes,
+                    gpointer    data)
 {
   GPtrArray *texts = data;
 
   g_assert_cmpuint (strlen (text), ==, bytes);
   g_ptr_array_add (texts, g_strdup (text));
 }
+
+static const CohortChannelHandler texts_handler = { .message = channel_message_cb };
 
 /* Writes it all, letting the main loop (the channel) read meanwhile. */
 static void
@@ -1154,8 +1155,7 @@ test_channel_pieces (void)
   int pair[2];
 
   g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), ==, 0);
-  channel = cohort_channel_new (pair[0]);
-  g_signal_connect (channel, "message", G_CALLBACK (channel_message_cb), texts);
+  channel = cohort_channel_new (pair[0], &texts_handler, texts);
 
   /* In: the same stream twice, once in growing odd pieces (so that lines
    * and CRLFs straddle reads), once in one write. */
@@ -1235,19 +1235,28 @@ test_channel_pieces (void)
   close (pair[1]);
 }
 
+typedef struct
+{
+  GPtrArray     *texts;
+  CohortChannel *channel;
+} Draining;
+
 /* A handler that reads the channel again (as a nested main loop running
  * the child watch's drain would): nothing is read twice or lost, and the
  * channel stays open. */
 static void
-draining_message_cb (CohortChannel *channel,
-                     JsonNode      *node,
-                     const char    *text,
-                     guint64        bytes,
-                     gpointer       data)
+draining_message_cb (JsonNode   *node,
+                     const char *text,
+                     guint64     bytes,
+                     gpointer    data)
 {
-  channel_message_cb (channel, node, text, bytes, data);
-  cohort_channel_drain (channel);
+  Draining *draining = data;
+
+  channel_message_cb (node, text, bytes, draining->texts);
+  cohort_channel_drain (draining->channel);
 }
+
+static const CohortChannelHandler draining_handler = { .message = draining_message_cb };
 
 static void
 test_channel_nested_read (void)
@@ -1255,11 +1264,12 @@ test_channel_nested_read (void)
   g_autoptr(CohortChannel) channel = NULL;
   g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
   TextsWait wait = { texts, 3 };
+  Draining draining = { texts, NULL };
   int pair[2];
 
   g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), ==, 0);
-  channel = cohort_channel_new (pair[0]);
-  g_signal_connect (channel, "message", G_CALLBACK (draining_message_cb), texts);
+  channel = cohort_channel_new (pair[0], &draining_handler, &draining);
+  draining.channel = channel;
   write_all (pair[1], "1\n2\n", 4);
   write_all (pair[1], "3\n", 2);
   g_assert_true (cohort_test_wait_until (texts_reached, &wait, 5000));

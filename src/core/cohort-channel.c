@@ -12,10 +12,11 @@
  *
  * A message costs as few copies and system calls as the framing allows:
  * it is read straight into the line reader's buffer and handed on from
- * there (the "message" text is that buffer), a send goes out at once with
- * its newline in one sendmsg() and is queued only for what the socket did
- * not take, and the "message" signal has marshallers of its own (GLib's
- * generic one goes through libffi on every emission).
+ * there to the channel's one handler, a direct call (the text is that
+ * buffer), and a send goes out at once with its newline in one sendmsg()
+ * and is queued only for what the socket did not take. The handler is no
+ * GObject signal: an emission cost about as much as validating a 50-byte
+ * message, and the channel has exactly one listener, its process worker.
  * Cohort only ever writes valid JSON, since one invalid line kills a Node
  * worker, and never an object whose "cmd" starts with NODE_.
  *
@@ -56,76 +57,13 @@ struct _CohortChannel
   JsonParser       *parser;
   GByteArray       *queue;
   gsize             queue_offset;
+  CohortChannelHandler handler;   /* all NULL once forgotten */
+  gpointer          user_data;
 };
 
 G_DEFINE_FINAL_TYPE (CohortChannel, cohort_channel, G_TYPE_OBJECT)
 
-enum {
-  MESSAGE,
-  BAD_MESSAGE,
-  CLOSED,
-  N_SIGNALS
-};
-
-static guint signals[N_SIGNALS];
-
 static gboolean write_queue (CohortChannel *self);
-
-/* The "message" signal's marshallers: what glib-genmarshal would write for
- * VOID:BOXED,STRING,UINT64, without its copies (both pointers are
- * G_SIGNAL_TYPE_STATIC_SCOPE: valid during the emission only). */
-typedef void (*MessageFunc) (gpointer    instance,
-                             JsonNode   *node,
-                             const char *text,
-                             guint64     bytes,
-                             gpointer    user_data);
-
-static void
-marshal_message (GClosure     *closure,
-                 GValue       *return_value,
-                 guint         n_param_values,
-                 const GValue *param_values,
-                 gpointer      invocation_hint,
-                 gpointer      marshal_data)
-{
-  gpointer instance = g_value_peek_pointer (param_values + 0);
-  gboolean swap = G_CCLOSURE_SWAP_DATA (closure);
-  MessageFunc callback = (MessageFunc) (marshal_data != NULL ? marshal_data
-                                                             : ((GCClosure *) closure)->callback);
-
-  g_assert (n_param_values == 4);
-  callback (swap ? closure->data : instance,
-            g_value_get_boxed (param_values + 1),
-            g_value_get_string (param_values + 2),
-            g_value_get_uint64 (param_values + 3),
-            swap ? instance : closure->data);
-}
-
-static void
-marshal_message_va (GClosure *closure,
-                    GValue   *return_value,
-                    gpointer  instance,
-                    va_list   args,
-                    gpointer  marshal_data,
-                    int       n_params,
-                    GType    *param_types)
-{
-  gboolean swap = G_CCLOSURE_SWAP_DATA (closure);
-  MessageFunc callback = (MessageFunc) (marshal_data != NULL ? marshal_data
-                                                             : ((GCClosure *) closure)->callback);
-  JsonNode *node;
-  const char *text;
-  guint64 bytes;
-  va_list copy;
-
-  G_VA_COPY (copy, args);
-  node = va_arg (copy, JsonNode *);
-  text = va_arg (copy, const char *);
-  bytes = va_arg (copy, guint64);
-  va_end (copy);
-
-  callback (swap ? closure->data : instance, node, text, bytes, swap ? instance : closure->data);
-}
 
 /* Node's own messages ({"cmd": "NODE_…"}) are not the program's. */
 gboolean
@@ -141,6 +79,24 @@ cohort_message_is_internal (JsonNode *node)
     return FALSE;
   cmd = json_object_get_string_member_with_default (object, "cmd", NULL);
   return cmd != NULL && g_str_has_prefix (cmd, "NODE_");
+}
+
+static void
+hand_on (CohortChannel *self,
+         JsonNode      *node,
+         const char    *text,
+         gsize          length)
+{
+  if (self->handler.message != NULL)
+    self->handler.message (node, text, (guint64) length, self->user_data);
+}
+
+static void
+hand_on_bad (CohortChannel *self,
+             const char    *reason)
+{
+  if (self->handler.bad_message != NULL)
+    self->handler.bad_message (reason, self->user_data);
 }
 
 static void
@@ -172,7 +128,7 @@ handle_internal (CohortChannel *self,
           gsize length;
           g_autofree char *text = cohort_json_to_string (inner, &length);
 
-          g_signal_emit (self, signals[MESSAGE], 0, inner, text, (guint64) length);
+          hand_on (self, inner, text, length);
         }
       return;
     }
@@ -217,7 +173,7 @@ line_cb (const char *line,
 
   if (truncated)
     {
-      g_signal_emit (self, signals[BAD_MESSAGE], 0, _("line longer than 1 MiB"));
+      hand_on_bad (self, _("line longer than 1 MiB"));
       return;
     }
   if (length == 0)
@@ -233,7 +189,7 @@ line_cb (const char *line,
         reason = g_strdup (_("invalid UTF-8"));
       else
         reason = g_strdup_printf (_("invalid JSON: %s"), error->message);
-      g_signal_emit (self, signals[BAD_MESSAGE], 0, reason);
+      hand_on_bad (self, reason);
       return;
     }
 
@@ -244,7 +200,7 @@ line_cb (const char *line,
         {
           g_autofree char *reason = g_strdup_printf (_("invalid JSON: %s"), error->message);
 
-          g_signal_emit (self, signals[BAD_MESSAGE], 0, reason);
+          hand_on_bad (self, reason);
           return;
         }
       root = json_parser_get_root (self->parser);
@@ -256,7 +212,7 @@ line_cb (const char *line,
     }
 
   /* The line ends with a NUL where its newline was (the line reader). */
-  g_signal_emit (self, signals[MESSAGE], 0, root, line, (guint64) length);
+  hand_on (self, root, line, length);
 }
 
 static void
@@ -274,15 +230,11 @@ close_fd (CohortChannel *self)
 static void
 closed (CohortChannel *self)
 {
-  gboolean was_open = self->fd >= 0;
-
   if (self->reader != NULL)
     cohort_line_reader_flush (self->reader);
   close_fd (self);
   g_byte_array_set_size (self->queue, 0);
   self->queue_offset = 0;
-  if (was_open)
-    g_signal_emit (self, signals[CLOSED], 0);
 }
 
 /* Reads what one dispatch may: at most READ_BUDGET bytes. Descriptors that
@@ -443,28 +395,6 @@ cohort_channel_class_init (CohortChannelClass *klass)
 
   object_class->dispose = cohort_channel_dispose;
   object_class->finalize = cohort_channel_finalize;
-
-  /**
-   * CohortChannel::message:
-   * @node: (nullable): the message, valid during the emission only;
-   *   %NULL when the channel did not parse it, as it can be neither
-   *   "ready" nor {"ready": true} (it is valid JSON all the same)
-   * @text: its line, as received
-   * @bytes: its length on the wire
-   */
-  signals[MESSAGE] =
-    g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, marshal_message, G_TYPE_NONE, 3,
-                  JSON_TYPE_NODE | G_SIGNAL_TYPE_STATIC_SCOPE,
-                  G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
-                  G_TYPE_UINT64);
-  g_signal_set_va_marshaller (signals[MESSAGE], G_TYPE_FROM_CLASS (klass), marshal_message_va);
-  signals[BAD_MESSAGE] =
-    g_signal_new ("bad-message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
-  signals[CLOSED] =
-    g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -479,15 +409,24 @@ cohort_channel_init (CohortChannel *self)
 /**
  * cohort_channel_new:
  * @fd: Cohort's end of the socketpair; the channel owns it
+ * @handler: what is called with each message and each bad one, from the
+ *   main loop (or from cohort_channel_drain() and cohort_channel_close(),
+ *   which hand on what is left); copied
+ * @user_data: for @handler's functions
  */
 CohortChannel *
-cohort_channel_new (int fd)
+cohort_channel_new (int                         fd,
+                    const CohortChannelHandler *handler,
+                    gpointer                    user_data)
 {
   CohortChannel *self;
 
   g_return_val_if_fail (fd >= 0, NULL);
+  g_return_val_if_fail (handler != NULL, NULL);
 
   self = g_object_new (COHORT_TYPE_CHANNEL, NULL);
+  self->handler = *handler;
+  self->user_data = user_data;
   self->fd = fd;
   g_unix_set_fd_nonblocking (fd, TRUE, NULL);
   /* Behind the one epoll descriptor while quiet, a source of its own
@@ -606,9 +545,19 @@ cohort_channel_drain (CohortChannel *self)
     }
 }
 
+/* Hands on the lines still buffered, then closes. */
 void
 cohort_channel_close (CohortChannel *self)
 {
   g_return_if_fail (COHORT_IS_CHANNEL (self));
   closed (self);
+}
+
+/* Nothing is handed on from now on, not even by cohort_channel_close(). */
+void
+cohort_channel_forget_handler (CohortChannel *self)
+{
+  g_return_if_fail (COHORT_IS_CHANNEL (self));
+  memset (&self->handler, 0, sizeof self->handler);
+  self->user_data = NULL;
 }

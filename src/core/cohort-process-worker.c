@@ -162,7 +162,7 @@ drop_channel (CohortProcessWorker *self)
 {
   if (self->channel == NULL)
     return;
-  g_signal_handlers_disconnect_by_data (self->channel, self);
+  cohort_channel_forget_handler (self->channel);
   cohort_channel_close (self->channel);
   g_clear_object (&self->channel);
 }
@@ -350,22 +350,25 @@ resolve_channel_mode (CohortClusterSpec *spec)
 }
 
 static void
-channel_message_cb (CohortChannel       *channel,
-                    JsonNode            *node,
-                    const char          *text,
-                    guint64              bytes,
-                    CohortProcessWorker *self)
+channel_message_cb (JsonNode   *node,
+                    const char *text,
+                    guint64     bytes,
+                    gpointer    user_data)
 {
-  _cohort_worker_received (COHORT_WORKER (self), node, text, bytes);
+  _cohort_worker_received (COHORT_WORKER (user_data), node, text, bytes);
 }
 
 static void
-channel_bad_message_cb (CohortChannel       *channel,
-                        const char          *reason,
-                        CohortProcessWorker *self)
+channel_bad_message_cb (const char *reason,
+                        gpointer    user_data)
 {
-  _cohort_worker_bad_message (COHORT_WORKER (self), reason);
+  _cohort_worker_bad_message (COHORT_WORKER (user_data), reason);
 }
+
+static const CohortChannelHandler channel_handler = {
+  .message = channel_message_cb,
+  .bad_message = channel_bad_message_cb,
+};
 
 static void
 close_fd (int *fd)
@@ -487,9 +490,7 @@ out:
   output_pipe_open (self, &self->err, COHORT_OUTPUT_STDERR, err_pipe[0]);
   if (pair[0] >= 0)
     {
-      self->channel = cohort_channel_new (pair[0]);
-      g_signal_connect (self->channel, "message", G_CALLBACK (channel_message_cb), self);
-      g_signal_connect (self->channel, "bad-message", G_CALLBACK (channel_bad_message_cb), self);
+      self->channel = cohort_channel_new (pair[0], &channel_handler, self);
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PID]);
 
