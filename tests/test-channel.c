@@ -858,6 +858,51 @@ test_reload_failure (Fixture       *f,
   g_assert_cmpuint (cohort_cluster_get_n_online (cluster), ==, 2);
 }
 
+/* Without a readiness handshake, a replacement whose exec fails (the
+ * program is there and executable, its #! interpreter is not: found out
+ * only by the exec, after cohort_spawn() has returned) is never taken
+ * for a working one: the reload fails and the old workers still serve. */
+static void
+test_reload_exec_failure (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autofree char *script = g_build_filename (f->dir, "app", NULL);
+  g_autofree char *good = g_strdup_printf ("#!/bin/sh\nexec %s --channel-echo --on-shutdown-exit 0\n", f->worker);
+  g_autoptr(CohortCluster) cluster = NULL;
+  ReloadResult r = { 0 };
+  GPid before[2];
+
+  g_assert_true (g_file_set_contents (script, good, -1, NULL));
+  g_assert_cmpint (g_chmod (script, 0755), ==, 0);
+  cluster = start (f,
+                   "[Cluster web]\nCommand=%s\nInstances=2\nStopTimeout=5\n"
+                   "RestartDelay=50\nMinUptime=10\nMaxRestarts=0\n",
+                   script);
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 2, 5000);
+  for (guint id = 0; id < 2; id++)
+    before[id] = cohort_test_worker_pid (cluster, id);
+
+  g_assert_true (g_file_set_contents (script, "#!/nonexistent/interpreter\n", -1, NULL));
+  g_assert_cmpint (g_chmod (script, 0755), ==, 0);
+  cohort_cluster_reload_async (cluster, NULL, reload_cb, &r);
+  g_assert_true (cohort_test_wait_until (reload_done, &r, 20000));
+  g_assert_nonnull (r.error);
+  g_test_message ("%s", r.error->message);
+  g_assert_nonnull (strstr (r.error->message, "No such file or directory"));
+  g_clear_error (&r.error);
+
+  while (g_list_model_get_n_items (cohort_cluster_get_workers (cluster)) > 2)
+    cohort_test_sleep (10);
+  for (guint id = 0; id < 2; id++)
+    {
+      g_assert_cmpint (cohort_test_worker_pid (cluster, id), ==, before[id]);
+      g_assert_cmpint (cohort_worker_get_state (cohort_cluster_lookup_worker (cluster, id)), ==,
+                       COHORT_WORKER_STATE_ONLINE);
+    }
+  g_assert_cmpuint (cohort_cluster_get_n_online (cluster), ==, 2);
+}
+
+
 /* Steady loopback load during a reload of Node servers on one port. */
 
 typedef struct
@@ -1380,6 +1425,7 @@ main (int   argc,
   ADD ("/Cohort/Channel/reload", test_reload);
   ADD ("/Cohort/Channel/history", test_history);
   ADD ("/Cohort/Channel/reload-failure", test_reload_failure);
+  ADD ("/Cohort/Channel/reload-exec-failure", test_reload_exec_failure);
   ADD ("/Cohort/Channel/reload-under-load", test_reload_under_load);
 
   g_test_add_func ("/Cohort/Channel/pieces", test_channel_pieces);

@@ -230,7 +230,7 @@ test_shared_port (Fixture       *f,
 typedef struct
 {
   GArray *delays;     /* guint ms, as scheduled */
-  GArray *launches;   /* gint64 µs, when the worker went online */
+  GArray *launches;   /* gint64 µs, when the worker was started */
 } Restarts;
 
 static void
@@ -247,7 +247,7 @@ state_cb (CohortWorker *worker,
           GParamSpec   *pspec,
           Restarts     *r)
 {
-  if (cohort_worker_get_state (worker) == COHORT_WORKER_STATE_ONLINE)
+  if (cohort_worker_get_state (worker) == COHORT_WORKER_STATE_STARTING)
     {
       gint64 now = g_get_monotonic_time ();
 

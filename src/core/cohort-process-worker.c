@@ -54,6 +54,7 @@ struct _CohortProcessWorker
   GPid          pid;
   guint         child_watch;
   int           pending_status;   /* the leader's status while its group lingers */
+  GError       *exec_error;       /* the exec failed (cohort_spawn_take_failure) */
   guint         group_poll;
   guint         exit_later;       /* the exit, waiting for a reader to finish */
   OutputPipe    out;
@@ -170,8 +171,8 @@ drop_channel (CohortProcessWorker *self)
 static void
 finish_exit (CohortProcessWorker *self)
 {
-  g_autoptr(GError) error = NULL;
-  gboolean never_ran = cohort_spawn_take_failure (self->pid, &error);
+  g_autoptr(GError) error = g_steal_pointer (&self->exec_error);
+  gboolean never_ran = error != NULL;
 
   g_clear_handle_id (&self->group_poll, g_source_remove);
   drop_channel (self);
@@ -232,6 +233,9 @@ child_exited_cb (GPid     pid,
 
   self->child_watch = 0;
   self->pending_status = wait_status;
+  /* Taken now, while the pid cannot have gone to another child yet. */
+  g_clear_error (&self->exec_error);
+  cohort_spawn_take_failure (pid, &self->exec_error);
   cohort_reaper_untrack (pid);
 
   if (reading (self))
@@ -498,6 +502,17 @@ out:
   return TRUE;
 }
 
+/* Exec'd (cohort_spawn() returns before): no longer pending, and not
+ * because it gave up (that child's exit is on its way). */
+static gboolean
+cohort_process_worker_has_begun (CohortWorker *worker)
+{
+  CohortProcessWorker *self = COHORT_PROCESS_WORKER (worker);
+
+  return self->pid > 0 && !cohort_spawn_is_pending (self->pid) &&
+         !cohort_spawn_has_failed (self->pid);
+}
+
 static gboolean
 cohort_process_worker_send_line (CohortWorker  *worker,
                                  const char    *json,
@@ -585,6 +600,7 @@ cohort_process_worker_dispose (GObject *object)
   g_clear_handle_id (&self->child_watch, cohort_watch_remove);
   g_clear_handle_id (&self->group_poll, g_source_remove);
   g_clear_handle_id (&self->exit_later, g_source_remove);
+  g_clear_error (&self->exec_error);
   output_pipe_close (&self->out);
   output_pipe_close (&self->err);
   drop_channel (self);
@@ -622,6 +638,7 @@ cohort_process_worker_class_init (CohortProcessWorkerClass *klass)
   worker_class->launch = cohort_process_worker_launch;
   worker_class->stop_step = cohort_process_worker_stop_step;
   worker_class->send_line = cohort_process_worker_send_line;
+  worker_class->has_begun = cohort_process_worker_has_begun;
 
   properties[PROP_PID] =
     g_param_spec_int ("pid", NULL, NULL, 0, G_MAXINT, 0,

@@ -457,6 +457,10 @@ program_candidates (const char         *program,
     {
       path = g_environ_getenv ((char **) envp, "PATH");
       dirs = g_strsplit (path != NULL ? path : DEFAULT_PATH, ":", -1);
+      /* An empty PATH is one empty entry, the working directory, as for
+       * GLib; g_strsplit() gives no entry at all for it. */
+      if (dirs[0] == NULL)
+        g_ptr_array_add (candidates, g_strdup (program));
       for (guint i = 0; dirs[i] != NULL; i++)
         g_ptr_array_add (candidates, dirs[i][0] == '\0'
                                        ? g_strdup (program)
@@ -651,11 +655,36 @@ slot_release (Slot *slot)
   slot->stage = STAGE_NONE;
 }
 
+/* Whether @pid is stopped (state T or t in /proc/PID/stat). */
+static gboolean
+is_stopped (GPid pid)
+{
+  char path[64];
+  char buf[512];
+  const char *paren;
+  ssize_t n;
+  int fd;
+
+  g_snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return FALSE;
+  n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n <= 0)
+    return FALSE;
+  buf[n] = '\0';
+  /* The command name may hold anything: the state follows the last ')'. */
+  paren = strrchr (buf, ')');
+  return paren != NULL && (paren[1] == ' ') && (paren[2] == 'T' || paren[2] == 't');
+}
+
 /* Until the slot's child has exec'd or ended: well under a millisecond,
- * unless it was stopped (SIGSTOP to its group) before its exec. Such a
- * child would hold the spawner for good; after a second it is killed,
- * before any of the worker's own code has run, and its worker sees it
- * die as any other. */
+ * unless it is slow (a loaded machine, a program on cold storage: it is
+ * waited for) or was stopped (SIGSTOP to its group) before its exec. A
+ * stopped child would hold the spawner for good: seen stopped after a
+ * second, it is killed, before any of the worker's own code has run, and
+ * its worker sees it die as any other. */
 static void
 slot_wait (Slot *slot)
 {
@@ -667,7 +696,7 @@ slot_wait (Slot *slot)
     /* Not FUTEX_PRIVATE: the kernel's wake for CLONE_CHILD_CLEARTID is
      * a shared one, and the two do not meet. */
     if (syscall (SYS_futex, &slot->busy, FUTEX_WAIT, busy, &patience, NULL, 0) != 0 &&
-        errno == ETIMEDOUT && !killed && slot->pid > 0)
+        errno == ETIMEDOUT && !killed && slot->pid > 0 && is_stopped (slot->pid))
       {
         kill (slot->pid, SIGKILL);
         killed = TRUE;
@@ -976,6 +1005,33 @@ cohort_spawn_is_pending (GPid pid)
       pending = pool.slots[i].pid == pid && g_atomic_int_get (&pool.slots[i].busy) != 0;
   G_UNLOCK (pool);
   return pending;
+}
+
+/**
+ * cohort_spawn_has_failed:
+ * @pid: a child from cohort_spawn()
+ *
+ * Whether @pid has given up before its exec (a failure that
+ * cohort_spawn_take_failure() will report). A child that is neither
+ * pending nor failed has exec'd, or was killed before it could.
+ */
+gboolean
+cohort_spawn_has_failed (GPid pid)
+{
+  gboolean failed = FALSE;
+
+  g_return_val_if_fail (pid > 0, FALSE);
+
+  G_LOCK (pool);
+  if (pool.failures != NULL && pool.owner == getpid ())
+    {
+      failed = g_hash_table_contains (pool.failures, GINT_TO_POINTER (pid));
+      for (guint i = 0; i < N_SLOTS && !failed; i++)
+        failed = pool.slots[i].pid == pid && g_atomic_int_get (&pool.slots[i].busy) == 0 &&
+                 pool.slots[i].stage != STAGE_NONE;
+    }
+  G_UNLOCK (pool);
+  return failed;
 }
 
 /**

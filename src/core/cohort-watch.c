@@ -150,7 +150,10 @@ remove_watch (WatchSource *self,
   else
     epoll_del (self, watch);
   if (watch->child_func != NULL && watch->fd >= 0)
-    close (watch->fd);
+    {
+      close (watch->fd);
+      watch->fd = -1;   /* or free_watch() would close the number again */
+    }
   if (watch->glib_child != 0)
     g_source_remove (watch->glib_child);
   g_hash_table_remove (self->watches, GUINT_TO_POINTER (watch->id));

@@ -18,6 +18,7 @@
 #include "cohort-worker-private.h"
 
 #define MAX_OUTPUT_LINES   1000
+#define BEGUN_POLL_MS      1      /* until a process has exec'd (begun_cb) */
 #define MAX_MESSAGES       100
 /* A kept message is for people to read; a larger one is summarized. */
 #define MAX_KEPT_MESSAGE   (16 * 1024)
@@ -492,6 +493,7 @@ _cohort_worker_launch_failed (CohortWorker *self,
 
   g_clear_handle_id (&priv->stop_source, g_source_remove);
   g_clear_handle_id (&priv->ready_source, g_source_remove);
+  priv->ready_timed_out = FALSE;
   priv->started_at = 0;
   priv->stop_deadline = 0;
   priv->stop_step = COHORT_STOP_STEP_NONE;
@@ -499,6 +501,31 @@ _cohort_worker_launch_failed (CohortWorker *self,
   set_string (self, &priv->last_exit, _("not started"), PROP_LAST_EXIT);
   set_string (self, &priv->reason, reason, PROP_REASON);
   set_state (self, COHORT_WORKER_STATE_ERRORED);
+}
+
+static gboolean
+has_begun (CohortWorker *self)
+{
+  CohortWorkerClass *klass = COHORT_WORKER_GET_CLASS (self);
+
+  return klass->has_begun == NULL || klass->has_begun (self);
+}
+
+/* A worker without a handshake, until its program runs: well under a
+ * millisecond after launch (an exec). An exit meanwhile (a failed exec)
+ * clears the source with the handshake's. */
+static gboolean
+begun_cb (gpointer data)
+{
+  CohortWorker *self = data;
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  if (cohort_worker_get_state (self) == COHORT_WORKER_STATE_STARTING && !has_begun (self))
+    return G_SOURCE_CONTINUE;
+  priv->ready_source = 0;
+  if (cohort_worker_get_state (self) == COHORT_WORKER_STATE_STARTING)
+    set_state (self, COHORT_WORKER_STATE_ONLINE);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -520,10 +547,18 @@ launch (CohortWorker *self)
       return;
     }
 
-  /* Without a readiness handshake, a worker that was started is online
-   * (one whose exec then fails ends up errored, as if it had failed here). */
+  /* Without a readiness handshake, a worker whose program runs is online:
+   * for a process, once it has exec'd (cohort_spawn() does not wait for
+   * that), so that one whose exec fails goes from starting to errored and
+   * a reload never takes it for a working replacement. */
   if (priv->spec->ready_timeout_s <= 0)
-    set_state (self, COHORT_WORKER_STATE_ONLINE);
+    {
+      g_clear_handle_id (&priv->ready_source, g_source_remove);
+      if (has_begun (self))
+        set_state (self, COHORT_WORKER_STATE_ONLINE);
+      else
+        priv->ready_source = g_timeout_add (BEGUN_POLL_MS, begun_cb, self);
+    }
   else
     {
       g_clear_handle_id (&priv->ready_source, g_source_remove);
@@ -1042,7 +1077,11 @@ _cohort_worker_received (CohortWorker *self,
   priv->bytes_in += bytes + 1;
   record_message (self, FALSE, text, bytes);
 
-  if (is_ready_message (node) && priv->state == COHORT_WORKER_STATE_STARTING)
+  /* "ready" is the handshake; without one, any message shows that the
+   * program runs (nothing else writes to the channel), sooner than
+   * begun_cb() would. */
+  if (priv->state == COHORT_WORKER_STATE_STARTING &&
+      (priv->spec->ready_timeout_s <= 0 || is_ready_message (node)))
     _cohort_worker_set_online (self);
 }
 

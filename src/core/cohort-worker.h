@@ -50,8 +50,12 @@ struct _CohortWorkerClass
                          const char     *json,
                          gsize           length,
                          GError        **error);
+  /* Whether the program itself runs now (a process has exec'd); NULL:
+   * as soon as launch returned. A worker without a readiness handshake
+   * is online from then on. */
+  gboolean (*has_begun) (CohortWorker   *self);
 
-  gpointer padding[8];
+  gpointer padding[7];
 };
 
 guint              cohort_worker_get_id             (CohortWorker *self);
