@@ -814,6 +814,23 @@ test_history (Fixture       *f,
   assert_kept (history, 99, "<\"ready\"");
 }
 
+/* After a failed reload: the two old workers, by pid, still online, and
+ * the failed replacement gone. */
+static void
+assert_still_serving (CohortCluster *cluster,
+                      const GPid    *before)
+{
+  while (g_list_model_get_n_items (cohort_cluster_get_workers (cluster)) > 2)
+    cohort_test_sleep (10);
+  for (guint id = 0; id < 2; id++)
+    {
+      g_assert_cmpint (cohort_test_worker_pid (cluster, id), ==, before[id]);
+      g_assert_cmpint (cohort_worker_get_state (cohort_cluster_lookup_worker (cluster, id)), ==,
+                       COHORT_WORKER_STATE_ONLINE);
+    }
+  g_assert_cmpuint (cohort_cluster_get_n_online (cluster), ==, 2);
+}
+
 static void
 test_reload_failure (Fixture       *f,
                      gconstpointer  data)
@@ -847,15 +864,7 @@ test_reload_failure (Fixture       *f,
   g_clear_error (&r.error);
 
   /* The old workers still serve, untouched. */
-  while (g_list_model_get_n_items (cohort_cluster_get_workers (cluster)) > 2)
-    cohort_test_sleep (10);
-  for (guint id = 0; id < 2; id++)
-    {
-      g_assert_cmpint (cohort_test_worker_pid (cluster, id), ==, before[id]);
-      g_assert_cmpint (cohort_worker_get_state (cohort_cluster_lookup_worker (cluster, id)), ==,
-                       COHORT_WORKER_STATE_ONLINE);
-    }
-  g_assert_cmpuint (cohort_cluster_get_n_online (cluster), ==, 2);
+  assert_still_serving (cluster, before);
 }
 
 /* Without a readiness handshake, a replacement whose exec fails (the
@@ -891,15 +900,7 @@ test_reload_exec_failure (Fixture       *f,
   g_assert_nonnull (strstr (r.error->message, "No such file or directory"));
   g_clear_error (&r.error);
 
-  while (g_list_model_get_n_items (cohort_cluster_get_workers (cluster)) > 2)
-    cohort_test_sleep (10);
-  for (guint id = 0; id < 2; id++)
-    {
-      g_assert_cmpint (cohort_test_worker_pid (cluster, id), ==, before[id]);
-      g_assert_cmpint (cohort_worker_get_state (cohort_cluster_lookup_worker (cluster, id)), ==,
-                       COHORT_WORKER_STATE_ONLINE);
-    }
-  g_assert_cmpuint (cohort_cluster_get_n_online (cluster), ==, 2);
+  assert_still_serving (cluster, before);
 }
 
 

@@ -984,6 +984,34 @@ out:
   return ok;
 }
 
+typedef enum
+{
+  CHILD_EXECD,     /* or gone without a report: no slot speaks for it */
+  CHILD_PENDING,
+  CHILD_FAILED,
+} ChildStage;
+
+/* Where @pid stands, from its slot or the failures kept apart. */
+static ChildStage
+child_stage (GPid pid)
+{
+  ChildStage stage = CHILD_EXECD;
+
+  G_LOCK (pool);
+  if (pool.failures != NULL && pool.owner == getpid ())
+    {
+      if (g_hash_table_contains (pool.failures, GINT_TO_POINTER (pid)))
+        stage = CHILD_FAILED;
+      for (guint i = 0; i < N_SLOTS && stage == CHILD_EXECD; i++)
+        if (pool.slots[i].pid == pid)
+          stage = g_atomic_int_get (&pool.slots[i].busy) != 0 ? CHILD_PENDING
+                  : pool.slots[i].stage != STAGE_NONE ? CHILD_FAILED
+                  : CHILD_EXECD;
+    }
+  G_UNLOCK (pool);
+  return stage;
+}
+
 /**
  * cohort_spawn_is_pending:
  * @pid: a child from cohort_spawn()
@@ -995,16 +1023,8 @@ out:
 gboolean
 cohort_spawn_is_pending (GPid pid)
 {
-  gboolean pending = FALSE;
-
   g_return_val_if_fail (pid > 0, FALSE);
-
-  G_LOCK (pool);
-  if (pool.failures != NULL && pool.owner == getpid ())
-    for (guint i = 0; i < N_SLOTS && !pending; i++)
-      pending = pool.slots[i].pid == pid && g_atomic_int_get (&pool.slots[i].busy) != 0;
-  G_UNLOCK (pool);
-  return pending;
+  return child_stage (pid) == CHILD_PENDING;
 }
 
 /**
@@ -1018,20 +1038,8 @@ cohort_spawn_is_pending (GPid pid)
 gboolean
 cohort_spawn_has_failed (GPid pid)
 {
-  gboolean failed = FALSE;
-
   g_return_val_if_fail (pid > 0, FALSE);
-
-  G_LOCK (pool);
-  if (pool.failures != NULL && pool.owner == getpid ())
-    {
-      failed = g_hash_table_contains (pool.failures, GINT_TO_POINTER (pid));
-      for (guint i = 0; i < N_SLOTS && !failed; i++)
-        failed = pool.slots[i].pid == pid && g_atomic_int_get (&pool.slots[i].busy) == 0 &&
-                 pool.slots[i].stage != STAGE_NONE;
-    }
-  G_UNLOCK (pool);
-  return failed;
+  return child_stage (pid) == CHILD_FAILED;
 }
 
 /**
