@@ -65,22 +65,6 @@ G_DEFINE_FINAL_TYPE (CohortChannel, cohort_channel, G_TYPE_OBJECT)
 
 static gboolean write_queue (CohortChannel *self);
 
-/* Node's own messages ({"cmd": "NODE_…"}) are not the program's. */
-gboolean
-cohort_message_is_internal (JsonNode *node)
-{
-  JsonObject *object;
-  const char *cmd;
-
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return FALSE;
-  object = json_node_get_object (node);
-  if (!json_object_has_member (object, "cmd"))
-    return FALSE;
-  cmd = json_object_get_string_member_with_default (object, "cmd", NULL);
-  return cmd != NULL && g_str_has_prefix (cmd, "NODE_");
-}
-
 static void
 hand_on (CohortChannel *self,
          JsonNode      *node,

@@ -47,6 +47,4 @@ void           cohort_channel_drain          (CohortChannel *self);
 void           cohort_channel_close          (CohortChannel *self);
 void           cohort_channel_forget_handler (CohortChannel *self);
 
-gboolean       cohort_message_is_internal    (JsonNode      *node);
-
 G_END_DECLS

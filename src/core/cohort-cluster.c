@@ -16,6 +16,7 @@
 
 #include "cohort-channel.h"
 #include "cohort-cluster-private.h"
+#include "cohort-json.h"
 #include "cohort-listen.h"
 #include "cohort-process-worker.h"
 #include "cohort-thread-worker.h"

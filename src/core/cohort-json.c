@@ -813,6 +813,14 @@ is_internal_cmd (JsonNode *member)
   return cmd != NULL && g_str_has_prefix (cmd, "NODE_");
 }
 
+/* Node's own messages ({"cmd": "NODE_…"}) are not the program's. */
+gboolean
+cohort_message_is_internal (JsonNode *node)
+{
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) &&
+         is_internal_cmd (json_object_get_member (json_node_get_object (node), "cmd"));
+}
+
 /* @internal: (nullable): for the top-level value only, set when it is one
  * of Node's internal messages (see is_internal_cmd()). */
 static void

@@ -54,6 +54,7 @@ char     *cohort_json_to_string   (JsonNode           *node,
                                    gsize              *length);
 void      cohort_json_append      (GString            *out,
                                    JsonNode           *node);
+gboolean  cohort_message_is_internal (JsonNode        *node);
 gboolean  cohort_json_append_message (GString         *out,
                                       JsonNode        *node);
 void      cohort_json_append_string (GString          *out,

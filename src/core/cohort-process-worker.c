@@ -502,15 +502,13 @@ out:
   return TRUE;
 }
 
-/* Exec'd (cohort_spawn() returns before): no longer pending, and not
- * because it gave up (that child's exit is on its way). */
+/* Exec'd: cohort_spawn() returns before. */
 static gboolean
 cohort_process_worker_has_begun (CohortWorker *worker)
 {
   CohortProcessWorker *self = COHORT_PROCESS_WORKER (worker);
 
-  return self->pid > 0 && !cohort_spawn_is_pending (self->pid) &&
-         !cohort_spawn_has_failed (self->pid);
+  return self->pid > 0 && cohort_spawn_has_execd (self->pid);
 }
 
 static gboolean

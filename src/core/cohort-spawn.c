@@ -368,11 +368,27 @@ child_exec (Slot *slot,
   return (int) -result;
 }
 
+/* GLib's search, one candidate's errno at a time (the child's and the
+ * parent's): a file that is missing or not ours to execute sends it on,
+ * any other error ends it; "permission denied" wins over "not found" at
+ * the end (search_result()). */
 CHILD_CODE static gboolean
-search_goes_on (int errsv)
+search_goes_on (int       errsv,
+                gboolean *got_eacces)
 {
+  if (errsv == EACCES)
+    *got_eacces = TRUE;
   return errsv == EACCES || errsv == ENOENT || errsv == ESTALE || errsv == ENOTDIR ||
          errsv == ENODEV || errsv == ETIMEDOUT;
+}
+
+CHILD_CODE static int
+search_result (int      errsv,
+               gboolean got_eacces)
+{
+  gboolean ignored;
+
+  return got_eacces && search_goes_on (errsv, &ignored) ? EACCES : errsv;
 }
 
 CHILD_CODE static int
@@ -417,22 +433,13 @@ child_main (void *data)
       sys_default_action (signum);
   sys_unblock_all ();
 
-  /* GLib's search: a file that is missing or not ours to execute sends
-   * the search on; "permission denied" wins over "not found" at the end;
-   * any other error ends it. The parent has already passed over the
-   * candidates that were missing or not executable then; the search goes
-   * on from the first good one in case that changed since. */
+  /* The parent has already passed over the candidates that were missing
+   * or not executable then; the search goes on from the first good one
+   * in case that changed since. */
   for (char **candidate = slot->candidates; *candidate != NULL; candidate++)
-    {
-      errsv = child_exec (slot, *candidate);
-      if (errsv == EACCES)
-        got_eacces = TRUE;
-      else if (!search_goes_on (errsv))
-        break;
-    }
-  if (got_eacces && search_goes_on (errsv))
-    errsv = EACCES;
-  child_give_up (slot, STAGE_EXEC, errsv);
+    if (!search_goes_on (errsv = child_exec (slot, *candidate), &got_eacces))
+      break;
+  child_give_up (slot, STAGE_EXEC, search_result (errsv, got_eacces));
   return 127;
 }
 
@@ -493,13 +500,10 @@ find_program (int    dir_fd,
       else
         return i;
 
-      if (*errsv == EACCES)
-        got_eacces = TRUE;
-      else if (!search_goes_on (*errsv))
+      if (!search_goes_on (*errsv, &got_eacces))
         return -1;
     }
-  if (got_eacces && search_goes_on (*errsv))
-    *errsv = EACCES;
+  *errsv = search_result (*errsv, got_eacces);
   return -1;
 }
 
@@ -655,28 +659,16 @@ slot_release (Slot *slot)
   slot->stage = STAGE_NONE;
 }
 
-/* Whether @pid is stopped (state T or t in /proc/PID/stat). */
+/* Whether our child @pid is stopped: the kernel's own word, looked at
+ * and left for others (WNOWAIT). */
 static gboolean
 is_stopped (GPid pid)
 {
-  char path[64];
-  char buf[512];
-  const char *paren;
-  ssize_t n;
-  int fd;
+  siginfo_t info;
 
-  g_snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
-  fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return FALSE;
-  n = read (fd, buf, sizeof buf - 1);
-  close (fd);
-  if (n <= 0)
-    return FALSE;
-  buf[n] = '\0';
-  /* The command name may hold anything: the state follows the last ')'. */
-  paren = strrchr (buf, ')');
-  return paren != NULL && (paren[1] == ' ') && (paren[2] == 'T' || paren[2] == 't');
+  memset (&info, 0, sizeof info);
+  return waitid (P_PID, (id_t) pid, &info, WSTOPPED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid == pid && info.si_code == CLD_STOPPED;
 }
 
 /* Until the slot's child has exec'd or ended: well under a millisecond,
@@ -1028,18 +1020,19 @@ cohort_spawn_is_pending (GPid pid)
 }
 
 /**
- * cohort_spawn_has_failed:
+ * cohort_spawn_has_execd:
  * @pid: a child from cohort_spawn()
  *
- * Whether @pid has given up before its exec (a failure that
- * cohort_spawn_take_failure() will report). A child that is neither
- * pending nor failed has exec'd, or was killed before it could.
+ * Whether @pid runs its program: it is no longer pending, and did not give
+ * up before its exec (a failure cohort_spawn_take_failure() will report;
+ * both leave the slot free). Also TRUE for a child killed before its exec,
+ * whose exit says so.
  */
 gboolean
-cohort_spawn_has_failed (GPid pid)
+cohort_spawn_has_execd (GPid pid)
 {
   g_return_val_if_fail (pid > 0, FALSE);
-  return child_stage (pid) == CHILD_FAILED;
+  return child_stage (pid) == CHILD_EXECD;
 }
 
 /**

@@ -24,7 +24,7 @@ gboolean cohort_spawn              (const CohortSpawnRequest  *request,
                                     GPid                      *pid,
                                     GError                   **error);
 gboolean cohort_spawn_is_pending   (GPid                       pid);
-gboolean cohort_spawn_has_failed   (GPid                       pid);
+gboolean cohort_spawn_has_execd    (GPid                       pid);
 gboolean cohort_spawn_take_failure (GPid                       pid,
                                     GError                   **error);
 

@@ -199,6 +199,55 @@ reap_child (WatchSource *self,
 static void promote (WatchSource *self,
                      Watch       *watch);
 
+/* Puts a watch back in the epoll set (after a nested loop, or once it is
+ * quiet again). */
+static void
+epoll_readd (WatchSource *self,
+             Watch       *watch)
+{
+  if (!epoll_add (self, watch))
+    g_critical ("Cannot watch fd %d again (closed before its watch was removed?): %s",
+                watch->fd, g_strerror (errno));
+}
+
+/* Runs a descriptor watch's callback, not re-entered meanwhile. Returns
+ * the watch if it is still there (the callback may remove it, and
+ * anything else; G_SOURCE_REMOVE removes it here). */
+static Watch *
+call_fd_func (WatchSource  *self,
+              Watch        *watch,
+              GIOCondition  condition)
+{
+  guint id = watch->id;
+  gboolean keep;
+
+  watch->running = TRUE;
+  keep = watch->fd_func (watch->fd, condition, watch->user_data);
+  watch = lookup (self, id);
+  if (watch == NULL)
+    return NULL;
+  watch->running = FALSE;
+  if (keep)
+    return watch;
+  remove_watch (self, watch);
+  return NULL;
+}
+
+/* Reports a child's exit, once; the watch goes with it. */
+static void
+call_child_func (WatchSource *self,
+                 Watch       *watch,
+                 int          wait_status)
+{
+  guint id = watch->id;
+
+  watch->running = TRUE;
+  watch->child_func (watch->pid, wait_status, watch->user_data);
+  watch = lookup (self, id);
+  if (watch != NULL)
+    remove_watch (self, watch);
+}
+
 /* Counts a dispatch from the epoll set: TRUE when the watch is busy
  * enough for a source of its own. */
 static gboolean
@@ -220,7 +269,7 @@ dispatch_one (WatchSource *self,
               guint32      events)
 {
   Watch *watch = lookup (self, id);
-  gboolean keep;
+  int wait_status;
 
   /* Removed by an earlier callback; or an event of this batch for a
    * watch that has a source of its own since. */
@@ -238,37 +287,22 @@ dispatch_one (WatchSource *self,
       return;
     }
 
-  if (watch->fd_func != NULL)
+  if (watch->fd_func == NULL)
     {
-      watch->running = TRUE;
-      keep = watch->fd_func (watch->fd, (GIOCondition) (events & CONDITION_BITS), watch->user_data);
-    }
-  else
-    {
-      int wait_status;
-
-      if (!reap_child (self, watch, &wait_status))
-        return;
-      watch->running = TRUE;
-      watch->child_func (watch->pid, wait_status, watch->user_data);
-      keep = FALSE;
+      if (reap_child (self, watch, &wait_status))
+        call_child_func (self, watch, wait_status);
+      return;
     }
 
-  /* The callback may have removed it, and freed it with it. */
-  watch = lookup (self, id);
+  watch = call_fd_func (self, watch, (GIOCondition) (events & CONDITION_BITS));
   if (watch == NULL)
     return;
-  watch->running = FALSE;
-  if (!keep)
-    remove_watch (self, watch);
-  else if (watch->parked)
+  if (watch->parked)
     {
       watch->parked = FALSE;
-      if (!epoll_add (self, watch))
-        g_critical ("Cannot watch fd %d again (closed before its watch was removed?): %s",
-                    watch->fd, g_strerror (errno));
+      epoll_readd (self, watch);
     }
-  else if (watch->fd_func != NULL && count_dispatch (watch))
+  else if (count_dispatch (watch))
     promote (self, watch);
 }
 
@@ -280,23 +314,14 @@ own_source_dispatch (GSource     *source,
                      gpointer     user_data)
 {
   OwnSource *own = (OwnSource *) source;
-  WatchSource *self = watch_source;
-  guint id = own->id;
-  Watch *watch = lookup (self, id);
-  GIOCondition condition = g_source_query_unix_fd (source, own->tag);
-  gboolean keep;
+  Watch *watch = lookup (watch_source, own->id);
 
   g_assert (watch != NULL && watch->own == source);
 
   watch->dispatches++;
-  watch->running = TRUE;
-  keep = watch->fd_func (watch->fd, condition, watch->user_data);
-  watch = lookup (self, id);
-  if (watch == NULL)
-    return G_SOURCE_REMOVE;
-  watch->running = FALSE;
-  if (!keep)
-    remove_watch (self, watch);
+  /* Removed, its source is destroyed with it: what this returns then
+   * does not matter. */
+  call_fd_func (watch_source, watch, g_source_query_unix_fd (source, own->tag));
   return G_SOURCE_CONTINUE;
 }
 
@@ -321,9 +346,7 @@ sweep_cb (gpointer data)
         continue;
       drop_own_source (self, watch);
       watch->second = 0;
-      if (!epoll_add (self, watch))
-        g_critical ("Cannot watch fd %d again (closed before its watch was removed?): %s",
-                    watch->fd, g_strerror (errno));
+      epoll_readd (self, watch);
     }
   if (self->busy->len > 0)
     return G_SOURCE_CONTINUE;
@@ -542,18 +565,12 @@ glib_child_exited_cb (GPid     pid,
                       int      wait_status,
                       gpointer data)
 {
-  WatchSource *self = watch_source;
-  guint id = GPOINTER_TO_UINT (data);
-  Watch *watch = lookup (self, id);
+  Watch *watch = lookup (watch_source, GPOINTER_TO_UINT (data));
 
   g_assert (watch != NULL);
   /* GLib destroys its source once this returns. */
   watch->glib_child = 0;
-  watch->running = TRUE;
-  watch->child_func (pid, wait_status, watch->user_data);
-  watch = lookup (self, id);
-  if (watch != NULL)
-    remove_watch (self, watch);
+  call_child_func (watch_source, watch, wait_status);
 }
 
 /**

@@ -551,17 +551,14 @@ launch (CohortWorker *self)
    * for a process, once it has exec'd (cohort_spawn() does not wait for
    * that), so that one whose exec fails goes from starting to errored and
    * a reload never takes it for a working replacement. */
+  g_clear_handle_id (&priv->ready_source, g_source_remove);
   if (priv->spec->ready_timeout_s <= 0)
     {
-      g_clear_handle_id (&priv->ready_source, g_source_remove);
-      if (has_begun (self))
-        set_state (self, COHORT_WORKER_STATE_ONLINE);
-      else
+      if (begun_cb (self) == G_SOURCE_CONTINUE)
         priv->ready_source = g_timeout_add (BEGUN_POLL_MS, begun_cb, self);
     }
   else
     {
-      g_clear_handle_id (&priv->ready_source, g_source_remove);
       priv->ready_timed_out = FALSE;
       priv->ready_source = g_timeout_add ((guint) (priv->spec->ready_timeout_s * 1000),
                                           ready_timeout_cb, self);
