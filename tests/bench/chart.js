@@ -26,6 +26,7 @@ if (!png) {
 const COLOURS = {
   shell: '#9a9996', cohort: '#1c71d8', supervisord: '#e66100', 'node-cluster': '#2ec27e', pm2: '#9141ac',
   floor: '#9a9996',   // sampling's bare C loop: a floor, as the shell loop is elsewhere
+  'pm2-monit': '#dc8add',   // PM2 asked for its processes' figures each second
 };
 
 const runsOf = (name) => readRuns(path.join(outDir, `${name}.jsonl`));
@@ -149,7 +150,7 @@ const panels = [
   barPanel({ name: 'sampling', title: 'Manager CPU while supervising idle workers', ylabel: '% of one core',
              runs: runsOf('sampling'), field: 'cpu_percent', log: false,
              rows: [['64 workers', 'n=64'], ['256 workers', 'n=256']],
-             peers: ['floor', 'cohort', 'supervisord', 'pm2'] }),
+             peers: ['floor', 'cohort', 'supervisord', 'pm2', 'pm2-monit'] }),
   ratioPanel(),
 ].filter((p) => p !== null);
 
