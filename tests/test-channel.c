@@ -637,6 +637,28 @@ count_items_cb (GListModel *model,
   *most = MAX (*most, g_list_model_get_n_items (model));
 }
 
+/* During a reload, a replacement comes right after the worker of its id
+ * (the window's table and the sampler take the last of an id). */
+static void
+replacement_order_cb (GListModel *model,
+                      guint       position,
+                      guint       removed,
+                      guint       added,
+                      guint      *n_added)
+{
+  g_autoptr(CohortWorker) before = NULL;
+  g_autoptr(CohortWorker) replacement = NULL;
+
+  if (added == 0)
+    return;
+  g_assert_cmpuint (added, ==, 1);
+  g_assert_cmpuint (position, >, 0);
+  before = g_list_model_get_item (model, position - 1);
+  replacement = g_list_model_get_item (model, position);
+  g_assert_cmpuint (cohort_worker_get_id (before), ==, cohort_worker_get_id (replacement));
+  (*n_added)++;
+}
+
 static void
 test_reload (Fixture       *f,
              gconstpointer  data)
@@ -646,6 +668,7 @@ test_reload (Fixture       *f,
   ReloadResult r = { 0 };
   GPid before[2];
   guint most = 0;
+  guint n_added = 0;
 
   cluster = start (f,
                    "[Cluster web]\nCommand=%s --channel-echo --on-shutdown-exit 0 --send-ready --ready-after 100\n"
@@ -659,12 +682,16 @@ test_reload (Fixture       *f,
 
   g_signal_connect (cohort_cluster_get_workers (cluster), "items-changed",
                     G_CALLBACK (count_items_cb), &most);
+  g_signal_connect (cohort_cluster_get_workers (cluster), "items-changed",
+                    G_CALLBACK (replacement_order_cb), &n_added);
   cohort_cluster_reload_async (cluster, NULL, reload_cb, &r);
   g_assert_true (cohort_cluster_get_reloading (cluster));
   /* The old worker serves until its replacement is ready. */
   g_assert_cmpuint (cohort_cluster_get_n_online (cluster), ==, 2);
   g_assert_true (cohort_test_wait_until (reload_done, &r, 20000));
   g_signal_handlers_disconnect_by_data (cohort_cluster_get_workers (cluster), &most);
+  g_signal_handlers_disconnect_by_data (cohort_cluster_get_workers (cluster), &n_added);
+  g_assert_cmpuint (n_added, ==, 2);
 
   g_assert_no_error (r.error);
   g_assert_cmpuint (r.replaced, ==, 2);

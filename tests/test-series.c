@@ -403,6 +403,76 @@ test_columns (void)
   cohort_series_unref (series[2]);
 }
 
+/* Groups made together share one block, row by row, yet each keeps its
+ * own rows: pushed at different times (one filling up, one wrapping
+ * round), one resized out of the block, freed in any order. A group big
+ * enough for a worker's history goes through the mapped block too. */
+static void
+test_groups (void)
+{
+  const guint sizes[] = { 4, 600 };
+
+  for (guint z = 0; z < G_N_ELEMENTS (sizes); z++)
+    {
+      guint cap = sizes[z];
+      CohortSeries *series[3 * 2];
+      double row[2];
+
+      cohort_series_new_groups (cap, 2, 3, series);
+      /* cap + 3 ticks: group 0 pushes on every one, group 1 on every
+       * other, group 2 never. */
+      for (guint k = 1; k <= cap + 3; k++)
+        for (guint g = 0; g < 2; g++)
+          {
+            if (g == 1 && k % 2 == 1)
+              continue;
+            row[0] = VALUE_OF (k) + 1000 * g;
+            row[1] = -(VALUE_OF (k) + 1000 * g);
+            cohort_series_push_row (series[g * 2], TIME_OF (k), row);
+          }
+
+      /* Group 0: wrapped, the last cap rows. */
+      g_assert_cmpuint (cohort_series_get_length (series[0]), ==, cap);
+      g_assert_cmpuint (cohort_series_get_length (series[1]), ==, cap);
+      for (guint i = 0; i < cap; i++)
+        {
+          guint k = 4 + i;
+
+          g_assert_cmpint (cohort_series_get_time (series[0], i), ==, TIME_OF (k));
+          g_assert_cmpfloat (cohort_series_get_value (series[0], i), ==, VALUE_OF (k));
+          g_assert_cmpfloat (cohort_series_get_value (series[1], i), ==, -VALUE_OF (k));
+        }
+      /* Group 1: the even ticks only, the newest cap of them. */
+      g_assert_cmpuint (cohort_series_get_length (series[2]), ==, MIN (cap, (cap + 3) / 2));
+      g_assert_cmpfloat (cohort_series_get_last (series[2]), ==,
+                         VALUE_OF ((cap + 3) / 2 * 2) + 1000);
+      g_assert_cmpfloat (cohort_series_get_last (series[3]), ==,
+                         -(VALUE_OF ((cap + 3) / 2 * 2) + 1000));
+      /* Group 2: untouched by the others' rows. */
+      g_assert_cmpuint (cohort_series_get_length (series[4]), ==, 0);
+      g_assert_true (isnan (cohort_series_get_last (series[5])));
+
+      /* Group 1 resized out of the block keeps its newest rows; group 0
+       * goes on in the block, unchanged. */
+      cohort_series_resize (series[3], 2);
+      g_assert_cmpuint (cohort_series_get_capacity (series[2]), ==, 2);
+      g_assert_cmpfloat (cohort_series_get_last (series[2]), ==,
+                         VALUE_OF ((cap + 3) / 2 * 2) + 1000);
+      g_assert_cmpuint (cohort_series_get_capacity (series[0]), ==, cap);
+      row[0] = 7;
+      row[1] = 8;
+      cohort_series_push_row (series[4], TIME_OF (cap + 4), row);
+      g_assert_cmpfloat (cohort_series_get_last (series[0]), ==, VALUE_OF (cap + 3));
+      g_assert_cmpfloat (cohort_series_get_last (series[4]), ==, 7);
+      g_assert_cmpfloat (cohort_series_get_last (series[5]), ==, 8);
+
+      /* Freed out of order; the block goes with its last ring
+       * (the sanitizers check). */
+      for (guint i = 0; i < 6; i++)
+        cohort_series_unref (series[(i * 5) % 6]);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -418,5 +488,6 @@ main (int   argc,
   g_test_add_func ("/Cohort/Series/memory-fixed", test_memory_fixed);
   g_test_add_func ("/Cohort/Series/bad-arguments", test_bad_arguments);
   g_test_add_func ("/Cohort/Series/columns", test_columns);
+  g_test_add_func ("/Cohort/Series/groups", test_groups);
   return g_test_run ();
 }

@@ -35,6 +35,7 @@ struct _CohortCluster
 
   CohortClusterSpec  *spec;
   GListStore         *workers;
+  GPtrArray          *worker_array; /* the same workers, borrowed: a walk without refs */
   CohortClusterState  state;
   guint               desired;
   guint               n_online;
@@ -164,7 +165,10 @@ remove_worker (CohortCluster *self,
   guint position;
 
   if (g_list_store_find (self->workers, worker, &position))
-    g_list_store_remove (self->workers, position);
+    {
+      g_ptr_array_remove_index (self->worker_array, position);
+      g_list_store_remove (self->workers, position);
+    }
 }
 
 static void
@@ -204,6 +208,7 @@ add_worker (CohortCluster *self,
             guint          id)
 {
   g_autoptr(CohortWorker) worker = NULL;
+  guint position = 0;
 
   if (self->spec->kind == COHORT_CLUSTER_KIND_THREADS)
     worker = cohort_thread_worker_new (self, self->spec, id);
@@ -212,7 +217,14 @@ add_worker (CohortCluster *self,
 
   g_signal_connect_object (worker, "notify::state", G_CALLBACK (worker_state_cb),
                            self, G_CONNECT_SWAPPED);
-  g_list_store_insert_sorted (self->workers, worker, compare_workers, NULL);
+  /* In id order, after a worker of the same id (a reload's replacement
+   * comes after the worker it replaces); the array first, so that the
+   * store's listeners see both the same. */
+  while (position < self->worker_array->len &&
+         compare_workers (g_ptr_array_index (self->worker_array, position), worker, NULL) <= 0)
+    position++;
+  g_ptr_array_insert (self->worker_array, (gint) position, worker);
+  g_list_store_insert (self->workers, position, worker);
   return worker;
 }
 
@@ -270,7 +282,10 @@ cohort_cluster_dispose (GObject *object)
   if (self->reload != NULL)
     reload_end (self, g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED, "cluster disposed"));
   if (self->workers != NULL)
-    g_list_store_remove_all (self->workers);
+    {
+      g_ptr_array_set_size (self->worker_array, 0);
+      g_list_store_remove_all (self->workers);
+    }
   g_clear_object (&self->workers);
   close_listen_socket (self);
   end_pool (self);
@@ -284,6 +299,7 @@ cohort_cluster_finalize (GObject *object)
   CohortCluster *self = (CohortCluster *) object;
 
   g_clear_pointer (&self->spec, cohort_cluster_spec_unref);
+  g_clear_pointer (&self->worker_array, g_ptr_array_unref);
   g_clear_pointer (&self->error, g_free);
   g_clear_pointer (&self->wait_ms, g_array_unref);
   g_clear_pointer (&self->run_ms, g_array_unref);
@@ -392,6 +408,7 @@ static void
 cohort_cluster_init (CohortCluster *self)
 {
   self->workers = g_list_store_new (COHORT_TYPE_WORKER);
+  self->worker_array = g_ptr_array_new ();
   self->listen_fd = -1;
   self->state = COHORT_CLUSTER_STATE_STOPPED;
   self->wait_ms = g_array_sized_new (FALSE, FALSE, sizeof (double), MAX_TIMINGS);
@@ -434,6 +451,17 @@ cohort_cluster_get_workers (CohortCluster *self)
 {
   g_return_val_if_fail (COHORT_IS_CLUSTER (self), NULL);
   return G_LIST_MODEL (self->workers);
+}
+
+/* The workers of cohort_cluster_get_workers() as an array, borrowed:
+ * valid until the list changes. For a walk on every tick (the sampler),
+ * without a reference taken and dropped on each worker. */
+CohortWorker * const *
+_cohort_cluster_peek_workers (CohortCluster *self,
+                              guint         *n_workers)
+{
+  *n_workers = self->worker_array->len;
+  return (CohortWorker * const *) self->worker_array->pdata;
 }
 
 CohortClusterState
@@ -566,6 +594,7 @@ cohort_cluster_start (CohortCluster  *self,
     }
 
   set_error (self, NULL);
+  g_ptr_array_set_size (self->worker_array, 0);
   g_list_store_remove_all (self->workers);
   set_state (self, COHORT_CLUSTER_STATE_RUNNING);
 

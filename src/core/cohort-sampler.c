@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cohort-cluster-private.h"
 #include "cohort-process-worker.h"
 #include "cohort-reaper.h"
 #include "cohort-sampler.h"
@@ -110,9 +111,10 @@ typedef struct
 #define PROCESS_CLOCK(pid) ((clockid_t) (((guint) ~(pid) << 3) | 2))
 
 /* A worker that has not run since its last full read has the same
- * children and, but for the kernel reclaiming its pages, the same
- * resident memory: it is read in full again after this many ticks. */
-#define FULL_READ_TICKS 10
+ * children and, but for the kernel reclaiming its pages (slow, in the
+ * background), the same resident memory: it is read in full again after
+ * this many ticks, a minute at the default interval. */
+#define FULL_READ_TICKS 60
 
 static long clock_ticks;
 static long page_size;
@@ -409,6 +411,9 @@ typedef struct
    * whenever slots are removed or renamed (the generation changes). */
   GPtrArray    *slots;
   guint         generation;
+  /* Series made for slots still to come, COHORT_N_METRICS a slot, the
+   * next slot's at the end (see take_series()). */
+  GPtrArray    *spare;
 } ClusterState;
 
 struct _CohortSampler
@@ -507,6 +512,7 @@ cluster_state_free (gpointer data)
   for (guint i = 0; i < COHORT_N_METRICS; i++)
     cohort_series_unref (state->totals[i]);
   g_ptr_array_unref (state->slots);
+  g_ptr_array_unref (state->spare);
   g_free (state);
 }
 
@@ -520,11 +526,38 @@ task_series_free (gpointer data)
   g_free (series);
 }
 
+/* The series of a new slot of @state's cluster. They are made for the
+ * next @n_more slots at once (the workers of the tick still without one)
+ * with cohort_series_new_groups(), so that a tick writes the rows of a
+ * cluster's workers side by side. */
+static void
+take_series (CohortSampler *self,
+             ClusterState  *state,
+             guint          n_more,
+             CohortSeries **series)
+{
+  if (state->spare->len > 0 &&
+      cohort_series_get_capacity (g_ptr_array_index (state->spare, 0)) != capacity (self))
+    g_ptr_array_set_size (state->spare, 0);
+  if (state->spare->len == 0)
+    {
+      guint n = MAX (n_more, 1);
+      g_autofree CohortSeries **fresh = g_new (CohortSeries *, n * COHORT_N_METRICS);
+
+      cohort_series_new_groups (capacity (self), COHORT_N_METRICS, n, fresh);
+      for (guint g = n; g-- > 0;)
+        for (guint m = 0; m < COHORT_N_METRICS; m++)
+          g_ptr_array_add (state->spare, fresh[g * COHORT_N_METRICS + m]);
+    }
+  for (guint m = COHORT_N_METRICS; m-- > 0;)
+    series[m] = g_ptr_array_steal_index (state->spare, state->spare->len - 1);
+}
+
 static Slot *
 lookup_slot (CohortSampler *self,
              const char    *cluster,
              guint          id,
-             gboolean       create)
+             CohortSeries **series)
 {
   char buf[128];
   g_autofree char *long_key = NULL;
@@ -535,10 +568,10 @@ lookup_slot (CohortSampler *self,
     key = long_key = g_strdup_printf ("%s/%u", cluster, id);
 
   slot = g_hash_table_lookup (self->slots, key);
-  if (slot == NULL && create)
+  if (slot == NULL && series != NULL)
     {
       slot = g_new0 (Slot, 1);
-      cohort_series_new_columns (capacity (self), COHORT_N_METRICS, slot->series);
+      memcpy (slot->series, series, sizeof slot->series);
       slot->proc.fd = -1;
       slot->proc.children_fd = -1;
       slot->children = g_ptr_array_new_with_free_func ((GDestroyNotify) cohort_process_sample_free);
@@ -559,18 +592,22 @@ lookup_cluster (CohortSampler *self,
       state = g_new0 (ClusterState, 1);
       cohort_series_new_columns (capacity (self), COHORT_N_METRICS, state->totals);
       state->slots = g_ptr_array_new ();
+      state->spare = g_ptr_array_new_with_free_func ((GDestroyNotify) cohort_series_unref);
       state->generation = self->generation;
       g_hash_table_insert (self->clusters, g_strdup (cluster), state);
     }
   return state;
 }
 
-/* The slot of worker @id of @cluster, whose state is @state. */
+/* The slot of worker @id of @cluster, whose state is @state; @n_more:
+ * how many workers of the cluster this tick has still to go, this one
+ * included. */
 static Slot *
 cluster_slot (CohortSampler *self,
               ClusterState  *state,
               const char    *cluster,
-              guint          id)
+              guint          id,
+              guint          n_more)
 {
   Slot *slot;
 
@@ -582,7 +619,14 @@ cluster_slot (CohortSampler *self,
   if (id < state->slots->len && (slot = g_ptr_array_index (state->slots, id)) != NULL)
     return slot;
 
-  slot = lookup_slot (self, cluster, id, TRUE);
+  slot = lookup_slot (self, cluster, id, NULL);
+  if (slot == NULL)
+    {
+      CohortSeries *series[COHORT_N_METRICS];
+
+      take_series (self, state, n_more, series);
+      slot = lookup_slot (self, cluster, id, series);
+    }
   if (id >= state->slots->len)
     g_ptr_array_set_size (state->slots, id + 1);
   g_ptr_array_index (state->slots, id) = slot;
@@ -867,8 +911,8 @@ sample (CohortSampler *self)
     {
       g_autoptr(CohortCluster) cluster = g_list_model_get_item (clusters, i);
       gboolean threads = cohort_cluster_get_spec (cluster)->kind == COHORT_CLUSTER_KIND_THREADS;
-      GListModel *workers = cohort_cluster_get_workers (cluster);
-      guint n_workers = g_list_model_get_n_items (workers);
+      guint n_workers;
+      CohortWorker * const *workers = _cohort_cluster_peek_workers (cluster, &n_workers);
       const char *name = cohort_cluster_get_name (cluster);
       ClusterState *state = lookup_cluster (self, name, TRUE);
       double sums[COHORT_N_METRICS] = { 0 };
@@ -876,14 +920,14 @@ sample (CohortSampler *self)
 
       for (guint j = 0; j < n_workers; j++)
         {
-          g_autoptr(CohortWorker) worker = g_list_model_get_item (workers, j);
+          CohortWorker *worker = workers[j];
           double values[COHORT_N_METRICS];
 
           /* A reload's replacement is sampled once it owns the slot, and a
            * worker retiring from a slot no longer speaks for it. */
           if (_cohort_worker_get_incoming (worker) || _cohort_worker_get_retiring (worker))
             continue;
-          sample_worker (self, cluster_slot (self, state, name, cohort_worker_get_id (worker)),
+          sample_worker (self, cluster_slot (self, state, name, cohort_worker_get_id (worker), n_workers - j),
                          worker, mono, wall, values);
           n_sampled++;
           if (threads && !isnan (values[COHORT_METRIC_CPU]))
@@ -1229,7 +1273,7 @@ cohort_sampler_get_series (CohortSampler *self,
   g_return_val_if_fail (COHORT_IS_SAMPLER (self), NULL);
   g_return_val_if_fail (metric < COHORT_N_METRICS, NULL);
 
-  slot = lookup_slot (self, cluster, worker, FALSE);
+  slot = lookup_slot (self, cluster, worker, NULL);
   return slot != NULL ? slot->series[metric] : NULL;
 }
 
@@ -1318,7 +1362,7 @@ cohort_sampler_dup_children (CohortSampler *self,
 
   cluster = cohort_worker_get_cluster (worker);
   slot = cluster != NULL ? lookup_slot (self, cohort_cluster_get_name (cluster),
-                                        cohort_worker_get_id (worker), FALSE) : NULL;
+                                        cohort_worker_get_id (worker), NULL) : NULL;
   for (guint i = 0; slot != NULL && i < slot->children->len; i++)
     {
       const CohortProcessSample *sample = g_ptr_array_index (slot->children, i);

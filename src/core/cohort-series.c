@@ -11,18 +11,25 @@
 
 #include <math.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "cohort-series.h"
 
 /* The samples of one series, or of several whose samples come together
  * (a worker's metrics, taken at the same tick): rows of one time and a
  * value per column, side by side. A sampler's tick then writes one row,
- * 72 bytes for a worker's eight metrics, on one page: with a column per
- * array it wrote nine pages per worker, and on a virtual machine whose
- * caches and TLB have gone cold in the second since the last tick each
- * page costs a page walk (that store was a quarter of Cohort's CPU with
- * 64 idle workers). Readers go through a column one row at a time. The
- * ring and its series are one allocation, freed with the last series. */
+ * 72 bytes for a worker's eight metrics: with a column per array it wrote
+ * nine pages per worker, and on a virtual machine whose caches and TLB
+ * have gone cold in the second since the last tick each page costs a page
+ * walk (that store was a quarter of Cohort's CPU with 64 idle workers).
+ * Readers go through a column one row at a time.
+ *
+ * The rings of a cluster's workers, made together (a group each), go
+ * further: they share one block of memory, row by row, so that a tick's
+ * rows of all of them are side by side too: 64 workers' rows are two
+ * pages, not 64 (one page per worker was still a sixth of an idle
+ * Cohort's CPU). A ring keeps its own head and length; a resized ring
+ * leaves its block for memory of its own. */
 typedef union
 {
   gint64           time;       /* a row's first cell */
@@ -31,11 +38,21 @@ typedef union
 
 typedef struct
 {
-  Cell            *cells;      /* row r at r × (1 + n_columns) */
+  Cell            *cells;
+  gsize            n_cells;
+  gint             n_rings;    /* rings still in it */
+} Block;
+
+typedef struct
+{
+  Block           *block;
+  Cell            *cells;      /* row r at r × stride */
+  gsize            stride;     /* cells from a row to the next */
   guint            n_columns;
   guint            capacity;
   guint            head;       /* slot of the oldest row */
   guint            length;
+  gint64           last_time;  /* the newest row's, while length > 0 */
   gint             n_alive;    /* its series not yet freed */
 } Ring;
 
@@ -48,6 +65,103 @@ struct _CohortSeries
 
 G_DEFINE_BOXED_TYPE (CohortSeries, cohort_series,
                      cohort_series_ref, cohort_series_unref)
+
+/* A block big enough for a worker's ring (600 rows of 72 bytes by
+ * default) is a mapping of its own, its pages present from the start: out
+ * of the heap, the small things a sampler's tick reads for each worker
+ * (its slot, its ring's bookkeeping) sit together on a few pages instead
+ * of one page each between the rings; and no tick pays to fault in a
+ * fresh page of a ring still filling up. Resident memory is then what a
+ * full history takes, from the first tick on. Small blocks stay on the
+ * heap. */
+#define MAPPED_BLOCK_BYTES (16 * 1024)
+
+static Block *
+block_new (gsize n_cells,
+           gint  n_rings)
+{
+  Block *block = g_new (Block, 1);
+  gsize bytes = n_cells * sizeof (Cell);
+
+  block->n_cells = n_cells;
+  block->n_rings = n_rings;
+  if (bytes < MAPPED_BLOCK_BYTES)
+    block->cells = g_new (Cell, n_cells);
+  else
+    {
+      block->cells = mmap (NULL, bytes, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+      if (block->cells == MAP_FAILED)
+        g_error ("%s: failed to map %" G_GSIZE_FORMAT " bytes", G_STRLOC, bytes);
+    }
+  return block;
+}
+
+/* @ring leaves its block; the last one out frees it. */
+static void
+ring_leave_block (Ring *ring)
+{
+  Block *block = g_steal_pointer (&ring->block);
+
+  ring->cells = NULL;
+  if (--block->n_rings > 0)
+    return;
+  if (block->n_cells * sizeof (Cell) < MAPPED_BLOCK_BYTES)
+    g_free (block->cells);
+  else
+    munmap (block->cells, block->n_cells * sizeof (Cell));
+  g_free (block);
+}
+
+/**
+ * cohort_series_new_groups:
+ * @capacity: rows kept
+ * @n_columns: how many series a group has
+ * @n_groups: how many groups
+ * @series: (out) (array length=n_columns*n_groups) (transfer full): the
+ *   new series, group by group: column c of group g at g × @n_columns + c
+ *
+ * @n_groups times cohort_series_new_columns(), in one block of memory
+ * where the rows the groups take at the same time lie side by side: for
+ * things sampled together, such as a cluster's workers.
+ */
+void
+cohort_series_new_groups (guint          capacity,
+                          guint          n_columns,
+                          guint          n_groups,
+                          CohortSeries **series)
+{
+  gsize width = 1 + (gsize) n_columns;
+  Block *block;
+
+  g_return_if_fail (capacity >= 1);
+  g_return_if_fail (n_columns >= 1);
+  g_return_if_fail (n_groups >= 1);
+  g_return_if_fail (series != NULL);
+
+  block = block_new (width * n_groups * capacity, (gint) n_groups);
+  for (guint g = 0; g < n_groups; g++)
+    {
+      Ring *ring = g_malloc0 (sizeof (Ring) + n_columns * sizeof (CohortSeries));
+      CohortSeries *first = (CohortSeries *) (ring + 1);
+
+      ring->block = block;
+      ring->cells = block->cells + g * width;
+      ring->stride = width * n_groups;
+      ring->n_columns = n_columns;
+      ring->capacity = capacity;
+      ring->n_alive = (gint) n_columns;
+      for (guint c = 0; c < n_columns; c++)
+        {
+          CohortSeries *one = first + c;
+
+          one->ring = ring;
+          one->column = c;
+          g_atomic_ref_count_init (&one->ref_count);
+          series[g * n_columns + c] = one;
+        }
+    }
+}
 
 /**
  * cohort_series_new_columns:
@@ -64,26 +178,7 @@ cohort_series_new_columns (guint          capacity,
                            guint          n_columns,
                            CohortSeries **series)
 {
-  Ring *ring;
-  CohortSeries *first;
-
-  g_return_if_fail (capacity >= 1);
-  g_return_if_fail (n_columns >= 1);
-  g_return_if_fail (series != NULL);
-
-  ring = g_malloc0 (sizeof (Ring) + n_columns * sizeof (CohortSeries));
-  ring->cells = g_new (Cell, (gsize) (1 + n_columns) * capacity);
-  ring->n_columns = n_columns;
-  ring->capacity = capacity;
-  ring->n_alive = (gint) n_columns;
-  first = (CohortSeries *) (ring + 1);
-  for (guint c = 0; c < n_columns; c++)
-    {
-      series[c] = first + c;
-      series[c]->ring = ring;
-      series[c]->column = c;
-      g_atomic_ref_count_init (&series[c]->ref_count);
-    }
+  cohort_series_new_groups (capacity, n_columns, 1, series);
 }
 
 CohortSeries *
@@ -119,7 +214,7 @@ cohort_series_unref (CohortSeries *self)
   ring = self->ring;
   if (!g_atomic_int_dec_and_test (&ring->n_alive))
     return;
-  g_free (ring->cells);
+  ring_leave_block (ring);
   g_free (ring);
 }
 
@@ -157,7 +252,7 @@ static inline Cell *
 row (const Ring *ring,
      gsize       i)
 {
-  return ring->cells + i * (1 + ring->n_columns);
+  return ring->cells + i * ring->stride;
 }
 
 static inline gint64
@@ -197,7 +292,8 @@ cohort_series_push_row (CohortSeries *self,
   /* The wall clock can step back (NTP, a suspend); a graph's x axis must
    * not, and the binary search in first_since() relies on it. */
   if (ring->length > 0)
-    time_usec = MAX (time_usec, time_at (ring, slot (ring, ring->length - 1)));
+    time_usec = MAX (time_usec, ring->last_time);
+  ring->last_time = time_usec;
 
   if (ring->length < ring->capacity)
     {
@@ -274,7 +370,7 @@ cohort_series_resize (CohortSeries *self,
                       guint         capacity)
 {
   Ring *ring;
-  Cell *cells;
+  Block *block;
   gsize width;
   guint keep;
   guint skip;
@@ -289,13 +385,15 @@ cohort_series_resize (CohortSeries *self,
   keep = MIN (ring->length, capacity);
   skip = ring->length - keep;
   width = 1 + ring->n_columns;
-  cells = g_new (Cell, width * capacity);
+  block = block_new (width * capacity, 1);
   /* Copied oldest first, so the new ring starts at slot 0. */
   for (guint i = 0; i < keep; i++)
-    memcpy (cells + i * width, row (ring, slot (ring, skip + i)), width * sizeof (Cell));
+    memcpy (block->cells + i * width, row (ring, slot (ring, skip + i)), width * sizeof (Cell));
 
-  g_free (ring->cells);
-  ring->cells = cells;
+  ring_leave_block (ring);
+  ring->block = block;
+  ring->cells = block->cells;
+  ring->stride = width;
   ring->capacity = capacity;
   ring->head = 0;
   ring->length = keep;

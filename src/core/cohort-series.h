@@ -23,6 +23,10 @@ CohortSeries *cohort_series_new           (guint             capacity);
 void          cohort_series_new_columns   (guint             capacity,
                                            guint             n_columns,
                                            CohortSeries    **series);
+void          cohort_series_new_groups    (guint             capacity,
+                                           guint             n_columns,
+                                           guint             n_groups,
+                                           CohortSeries    **series);
 CohortSeries *cohort_series_ref           (CohortSeries     *self);
 void          cohort_series_unref         (CohortSeries     *self);
 guint         cohort_series_get_capacity  (CohortSeries     *self);
