@@ -181,6 +181,141 @@ test_echo_c (Fixture       *f,
                    ((CohortMessage *) g_ptr_array_index (messages, 0))->time);
 }
 
+/* Messages sent since @from, in order, as "<" or ">" and the text. */
+static char *
+history_since (CohortWorker *worker,
+               guint         from)
+{
+  g_autoptr(GPtrArray) messages = cohort_worker_dup_messages (worker, 0);
+  GString *out = g_string_new (NULL);
+
+  for (guint i = from; i < messages->len; i++)
+    {
+      CohortMessage *message = g_ptr_array_index (messages, i);
+
+      g_string_append_printf (out, "%s%s\n", message->outgoing ? ">" : "<", message->json);
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* A prepared message goes out byte for byte as cohort_worker_send()
+ * writes the same JsonNode, and is counted and kept the same way. */
+static void
+test_prepared (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(JsonNode) node = json ("{\"n\": 1.5, \"s\": \"h\\u00e9 \\\"q\\\" \\\\ \\t \\u0001\", "
+                                   "\"a\": [true, null, -3, {}]}");
+  g_autoptr(CohortPreparedMessage) prepared = NULL;
+  g_autoptr(CohortPreparedMessage) big = NULL;
+  g_autoptr(JsonNode) big_node = json_node_new (JSON_NODE_VALUE);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *serialized = NULL;
+  g_autofree char *expected_echo = NULL;
+  g_autofree char *echo0 = NULL;
+  g_autofree char *echo1 = NULL;
+  g_autofree char *history0 = NULL;
+  g_autofree char *history1 = NULL;
+  g_autofree char *filler = g_strnfill (300 * 1024, 'x');
+  const char *text;
+  gsize length;
+  gsize big_length;
+  CohortWorker *w0;
+  CohortWorker *w1;
+
+  cluster = start (f, "[Cluster echo]\nCommand=%s --channel-echo\nInstances=2\n", f->worker);
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 2, 5000);
+  w0 = cohort_cluster_lookup_worker (cluster, 0);
+  w1 = cohort_cluster_lookup_worker (cluster, 1);
+
+  prepared = cohort_message_prepare (node, &error);
+  g_assert_no_error (error);
+  text = cohort_prepared_message_get_text (prepared, &length);
+  serialized = cohort_json_to_string (node, NULL);
+  g_assert_cmpstr (text, ==, serialized);
+  g_assert_cmpuint (length, ==, strlen (serialized));
+
+  /* The same message, prepared to one worker, serialized to the other. */
+  g_assert_true (cohort_worker_send_prepared (w0, prepared, &error));
+  g_assert_no_error (error);
+  g_assert_true (cohort_worker_send (w1, node, &error));
+  g_assert_no_error (error);
+  wait_messages_in (w0, 1, 5000);
+  wait_messages_in (w1, 1, 5000);
+  expected_echo = g_strdup_printf ("{\"echo\":%s}", text);
+  echo0 = last_in (w0);
+  echo1 = last_in (w1);
+  g_assert_cmpstr (echo0, ==, expected_echo);
+  g_assert_cmpstr (echo1, ==, expected_echo);
+  g_assert_cmpuint (cohort_worker_get_messages_out (w0), ==, 1);
+  g_assert_cmpuint (cohort_worker_get_messages_out (w1), ==, 1);
+  g_assert_cmpuint (cohort_worker_get_bytes_out (w0), ==, length + 1);
+  g_assert_cmpuint (cohort_worker_get_bytes_out (w1), ==, length + 1);
+  history0 = history_since (w0, 0);
+  history1 = history_since (w1, 0);
+  g_assert_cmpstr (history0, ==, history1);
+
+  /* Sent again, as often as wanted: it does not change. */
+  for (guint i = 0; i < 3; i++)
+    g_assert_true (cohort_worker_send_prepared (w0, prepared, &error));
+  wait_messages_in (w0, 4, 5000);
+  g_assert_cmpuint (cohort_worker_get_messages_out (w0), ==, 4);
+  g_assert_cmpuint (cohort_worker_get_bytes_out (w0), ==, 4 * (length + 1));
+  g_clear_pointer (&echo0, g_free);
+  echo0 = last_in (w0);
+  g_assert_cmpstr (echo0, ==, expected_echo);
+
+  /* More than the socket takes at once: the rest is queued, still
+   * whole, and the echo counts every byte. */
+  json_node_set_string (big_node, filler);
+  big = cohort_message_prepare (big_node, &error);
+  g_assert_no_error (error);
+  cohort_prepared_message_get_text (big, &big_length);
+  g_assert_cmpuint (big_length, ==, 300 * 1024 + 2);
+  g_assert_true (cohort_worker_send_prepared (w1, big, &error));
+  g_assert_no_error (error);
+  wait_messages_in (w1, 2, 5000);
+  g_assert_cmpuint (cohort_worker_get_bytes_out (w1), ==, length + 1 + big_length + 1);
+  g_assert_cmpuint (cohort_worker_get_bytes_in (w1), ==,
+                    strlen (expected_echo) + 1 + strlen ("{\"echo\":}\n") + big_length);
+  g_assert_cmpuint (cohort_worker_get_bad_messages (w1), ==, 0);
+}
+
+/* A message to every worker is serialized once and reaches each one the
+ * same, byte for byte. */
+static void
+test_broadcast (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(JsonNode) node = json ("[\"\\u00e9t\\u00e9\", 12345678901, -0.25, {\"k\": \"a\\nb\"}]");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = cohort_json_to_string (node, NULL);
+  g_autofree char *expected_echo = g_strdup_printf ("{\"echo\":%s}", text);
+  g_autofree char *expected_history = g_strdup_printf (">%s\n<%s\n", text, expected_echo);
+  guint sent = 0;
+
+  cluster = start (f, "[Cluster echo]\nCommand=%s --channel-echo\nInstances=3\n", f->worker);
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 3, 5000);
+
+  g_assert_true (cohort_cluster_send (cluster, -1, node, &sent, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (sent, ==, 3);
+  for (guint id = 0; id < 3; id++)
+    {
+      CohortWorker *worker = cohort_cluster_lookup_worker (cluster, id);
+      g_autofree char *history = NULL;
+
+      wait_messages_in (worker, 1, 5000);
+      history = history_since (worker, 0);
+      g_assert_cmpstr (history, ==, expected_history);
+      g_assert_cmpuint (cohort_worker_get_messages_out (worker), ==, 1);
+      g_assert_cmpuint (cohort_worker_get_bytes_out (worker), ==, strlen (text) + 1);
+      g_assert_cmpuint (cohort_worker_get_bytes_in (worker), ==, strlen (expected_echo) + 1);
+    }
+}
+
 static void
 test_echo_scripts (Fixture       *f,
                    gconstpointer  data)
@@ -589,6 +724,13 @@ test_refused_messages (Fixture       *f,
 
   /* Node's own commands are never sent (they would confuse a Node worker). */
   g_assert_false (cohort_worker_send (worker, internal, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpuint (cohort_worker_get_messages_out (worker), ==, 0);
+  g_clear_error (&error);
+  g_assert_null (cohort_message_prepare (internal, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (cohort_cluster_send (cluster, -1, internal, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_assert_cmpuint (cohort_worker_get_messages_out (worker), ==, 0);
   g_clear_error (&error);
@@ -1439,6 +1581,8 @@ main (int   argc,
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
   ADD ("/Cohort/Channel/echo-c", test_echo_c);
+  ADD ("/Cohort/Channel/prepared", test_prepared);
+  ADD ("/Cohort/Channel/broadcast", test_broadcast);
   ADD ("/Cohort/Channel/echo-shell-python", test_echo_scripts);
   ADD ("/Cohort/Channel/node", test_node);
   ADD ("/Cohort/Channel/ready-timeout", test_ready_timeout);

@@ -695,6 +695,47 @@ test_stop_by_signal (Fixture       *f,
   g_assert_false (cohort_supervisor_get_running (f->supervisor));
 }
 
+/* Once its worker has stopped, a message is refused with an error, prepared
+ * or not, and nothing is counted or kept. */
+static void
+test_send_to_stopped (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  g_autoptr(JsonNode) node = json_from_string ("{\"late\": true}", NULL);
+  g_autoptr(CohortPreparedMessage) prepared = cohort_message_prepare (node, NULL);
+  g_autoptr(GPtrArray) history = NULL;
+  g_autoptr(GError) error = NULL;
+  CohortWorker *worker;
+
+  cluster = start (f, "[Cluster echo]\nCommand=%s --channel-echo\nStopTimeout=5\nStopMessage=\n",
+                   f->worker);
+  wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 1, 5000);
+  worker = cohort_cluster_lookup_worker (cluster, 0);
+  g_assert_true (cohort_worker_send_prepared (worker, prepared, &error));
+  g_assert_no_error (error);
+
+  cohort_supervisor_stop (f->supervisor);
+  g_assert_true (cohort_test_wait_until (cluster_stopped, cluster, 5000));
+  g_assert_cmpint (cohort_worker_get_state (worker), ==, COHORT_WORKER_STATE_STOPPED);
+  history = cohort_worker_dup_messages (worker, 0);
+
+  g_assert_false (cohort_worker_send_prepared (worker, prepared, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
+  g_clear_error (&error);
+  g_assert_false (cohort_worker_send (worker, node, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
+  g_clear_error (&error);
+  g_assert_false (cohort_cluster_send (cluster, -1, node, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
+
+  g_assert_cmpuint (cohort_worker_get_messages_out (worker), ==, 1);
+  g_assert_cmpuint (cohort_worker_get_bytes_out (worker), ==, strlen ("{\"late\":true}\n"));
+  g_ptr_array_unref (history);
+  history = cohort_worker_dup_messages (worker, 0);
+  g_assert_cmpuint (history->len, ==, cohort_worker_get_messages_in (worker) + 1);
+}
+
 static void
 test_stop_ignores_term (Fixture       *f,
                         gconstpointer  data)
@@ -992,6 +1033,7 @@ main (int   argc,
   ADD ("/Cohort/Process/policies", test_policies);
   ADD ("/Cohort/Process/stop-by-signal", test_stop_by_signal);
   ADD ("/Cohort/Process/stop-ignores-term", test_stop_ignores_term);
+  ADD ("/Cohort/Process/send-to-stopped", test_send_to_stopped);
   ADD ("/Cohort/Process/stop-grandchild", test_stop_grandchild);
   ADD ("/Cohort/Process/crash-ends-orphans", test_crash_ends_orphans);
   ADD ("/Cohort/Process/scale", test_scale);

@@ -751,6 +751,7 @@ cohort_cluster_send (CohortCluster  *self,
                      GError        **error)
 {
   g_autoptr(GString) failures = g_string_new (NULL);
+  g_autoptr(CohortPreparedMessage) prepared = NULL;
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->workers));
   guint sent = 0;
   guint tried = 0;
@@ -761,12 +762,8 @@ cohort_cluster_send (CohortCluster  *self,
   if (n_sent != NULL)
     *n_sent = 0;
 
-  if (cohort_message_is_internal (message))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           _("objects whose “cmd” starts with NODE_ are Node's own and cannot be sent"));
-      return FALSE;
-    }
+  if (!cohort_message_check (message, error))
+    return FALSE;
 
   /* A task (or a batch) sent to a thread cluster is one task, for
    * whichever worker is free first. */
@@ -802,6 +799,10 @@ cohort_cluster_send (CohortCluster  *self,
       return TRUE;
     }
 
+  /* Serialized once, whatever the number of workers. */
+  prepared = cohort_message_prepare (message, error);
+  if (prepared == NULL)
+    return FALSE;
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(CohortWorker) worker = g_list_model_get_item (G_LIST_MODEL (self->workers), i);
@@ -811,7 +812,7 @@ cohort_cluster_send (CohortCluster  *self,
           _cohort_worker_get_retiring (worker) || _cohort_worker_get_incoming (worker))
         continue;
       tried++;
-      if (cohort_worker_send (worker, message, &local_error))
+      if (cohort_worker_send_prepared (worker, prepared, &local_error))
         sent++;
       else
         g_string_append_printf (failures, "%s%u: %s", failures->len > 0 ? "; " : "",

@@ -982,3 +982,127 @@ cohort_json_append_message (GString  *out,
   append_node (out, node, &internal);
   return internal;
 }
+
+static gboolean
+refuse_internal (GError **error)
+{
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       _("objects whose “cmd” starts with NODE_ are Node's own and cannot be sent"));
+  return FALSE;
+}
+
+/**
+ * cohort_message_check:
+ *
+ * Returns: %FALSE with G_IO_ERROR_INVALID_ARGUMENT if @node may not be
+ *   sent to a worker: it is one of Node's internal messages (see
+ *   cohort_message_is_internal()), which would confuse a Node worker
+ */
+gboolean
+cohort_message_check (JsonNode  *node,
+                      GError   **error)
+{
+  g_return_val_if_fail (node != NULL, FALSE);
+
+  return !cohort_message_is_internal (node) || refuse_internal (error);
+}
+
+/**
+ * cohort_json_append_sendable:
+ *
+ * cohort_json_append_message(), with the error of cohort_message_check()
+ * when @node may not be sent; what was appended is then to be dropped.
+ */
+gboolean
+cohort_json_append_sendable (GString   *out,
+                             JsonNode  *node,
+                             GError   **error)
+{
+  g_return_val_if_fail (out != NULL, FALSE);
+  g_return_val_if_fail (node != NULL, FALSE);
+
+  return !cohort_json_append_message (out, node) || refuse_internal (error);
+}
+
+/* Prepared messages */
+
+struct _CohortPreparedMessage
+{
+  char  *text;    /* compact JSON, no newline, NUL-terminated */
+  gsize  length;
+};
+
+G_DEFINE_BOXED_TYPE (CohortPreparedMessage, cohort_prepared_message,
+                     cohort_prepared_message_ref, cohort_prepared_message_unref)
+
+/**
+ * cohort_message_prepare:
+ * @message: any JSON value but an object whose "cmd" starts with NODE_
+ *
+ * Serializes @message once, for cohort_worker_send_prepared(): a message
+ * sent to many workers, or many times, costs one serialization, and each
+ * send writes the prepared text as it is, without a copy.
+ *
+ * Returns: (transfer full) (nullable): the prepared message, immutable;
+ *   %NULL with the error of cohort_message_check()
+ */
+CohortPreparedMessage *
+cohort_message_prepare (JsonNode  *message,
+                        GError   **error)
+{
+  g_autoptr(GString) out = NULL;
+  CohortPreparedMessage *self;
+
+  g_return_val_if_fail (message != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  out = g_string_sized_new (128);
+  if (!cohort_json_append_sendable (out, message, error))
+    return NULL;
+
+  self = g_atomic_rc_box_new0 (CohortPreparedMessage);
+  self->length = out->len;
+  /* It may be kept a long time: no more room than its text takes. */
+  self->text = g_realloc (g_string_free (g_steal_pointer (&out), FALSE), self->length + 1);
+  return self;
+}
+
+CohortPreparedMessage *
+cohort_prepared_message_ref (CohortPreparedMessage *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  return g_atomic_rc_box_acquire (self);
+}
+
+static void
+prepared_message_clear (gpointer data)
+{
+  CohortPreparedMessage *self = data;
+
+  g_free (self->text);
+}
+
+void
+cohort_prepared_message_unref (CohortPreparedMessage *self)
+{
+  g_return_if_fail (self != NULL);
+  g_atomic_rc_box_release_full (self, prepared_message_clear);
+}
+
+/**
+ * cohort_prepared_message_get_text:
+ * @length: (out) (optional): the length of the text
+ *
+ * Returns: the message as compact JSON, without a newline; valid as long
+ *   as @self is
+ */
+const char *
+cohort_prepared_message_get_text (CohortPreparedMessage *self,
+                                  gsize                 *length)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  if (length != NULL)
+    *length = self->length;
+  return self->text;
+}

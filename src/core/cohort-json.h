@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cohort-json.h: the JSON of messages, without json-glib's costs: a
- * validator that builds nothing and a compact serializer. */
+ * validator that builds nothing, a compact serializer, and messages
+ * serialized once for many sends. */
 
 #pragma once
 
@@ -61,5 +62,26 @@ void      cohort_json_append_string (GString          *out,
                                      const char       *str);
 void      cohort_json_append_double (GString          *out,
                                      double            value);
+gboolean  cohort_message_check    (JsonNode           *node,
+                                   GError            **error);
+gboolean  cohort_json_append_sendable (GString        *out,
+                                       JsonNode       *node,
+                                       GError        **error);
+
+/* A message serialized once, immutable, to be sent many times or to many
+ * workers (cohort_worker_send_prepared()). */
+typedef struct _CohortPreparedMessage CohortPreparedMessage;
+
+#define COHORT_TYPE_PREPARED_MESSAGE (cohort_prepared_message_get_type ())
+
+GType                  cohort_prepared_message_get_type (void) G_GNUC_CONST;
+CohortPreparedMessage *cohort_message_prepare           (JsonNode              *message,
+                                                         GError               **error);
+CohortPreparedMessage *cohort_prepared_message_ref      (CohortPreparedMessage *self);
+void                   cohort_prepared_message_unref    (CohortPreparedMessage *self);
+const char            *cohort_prepared_message_get_text (CohortPreparedMessage *self,
+                                                         gsize                 *length);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CohortPreparedMessage, cohort_prepared_message_unref)
 
 G_END_DECLS

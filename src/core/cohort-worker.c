@@ -1096,10 +1096,36 @@ _cohort_worker_bad_message (CohortWorker *self,
     }
 }
 
+/* The one way out of cohort_worker_send() and cohort_worker_send_prepared():
+ * counted and kept as sent once the worker has taken it. */
+static gboolean
+send_text (CohortWorker  *self,
+           const char    *json,
+           gsize          length,
+           GError       **error)
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+  CohortWorkerClass *klass = COHORT_WORKER_GET_CLASS (self);
+
+  if (klass->send_line == NULL || !cohort_worker_is_running (self))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                   _("worker %u is not running"), priv->id);
+      return FALSE;
+    }
+  if (!klass->send_line (self, json, length, error))
+    return FALSE;
+  _cohort_worker_record_sent (self, json, length);
+  return TRUE;
+}
+
 /**
  * cohort_worker_send:
  * @message: any JSON value but an object whose "cmd" starts with NODE_
  *   (those are Node's own)
+ *
+ * Serializes @message and sends it. A message sent to many workers, or
+ * many times, is better prepared once (cohort_message_prepare()).
  *
  * Returns: %FALSE if the worker has no open channel, or does not read
  *   what it is sent (its queue is full): nothing is silently lost
@@ -1110,9 +1136,7 @@ cohort_worker_send (CohortWorker  *self,
                     GError       **error)
 {
   CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
-  CohortWorkerClass *klass;
   GString *json;
-  gboolean internal;
   gboolean sent;
 
   g_return_val_if_fail (COHORT_IS_WORKER (self), FALSE);
@@ -1124,35 +1148,38 @@ cohort_worker_send (CohortWorker  *self,
   json = g_steal_pointer (&priv->send_buffer);
   if (json == NULL)
     json = g_string_sized_new (256);
-  internal = cohort_json_append_message (json, message);
-
-  klass = COHORT_WORKER_GET_CLASS (self);
-  if (internal)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           _("objects whose “cmd” starts with NODE_ are Node's own and cannot be sent"));
-      sent = FALSE;
-    }
-  else if (klass->send_line == NULL || !cohort_worker_is_running (self))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
-                   _("worker %u is not running"), priv->id);
-      sent = FALSE;
-    }
-  else
-    sent = klass->send_line (self, json->str, json->len, error);
-  if (sent)
-    {
-      priv->messages_out++;
-      priv->bytes_out += json->len + 1;
-      record_message (self, TRUE, json->str, json->len);
-    }
+  sent = cohort_json_append_sendable (json, message, error) &&
+         send_text (self, json->str, json->len, error);
 
   if (json->allocated_len <= MAX_SEND_BUFFER && priv->send_buffer == NULL)
     priv->send_buffer = g_string_truncate (json, 0);
   else
     g_string_free (json, TRUE);
   return sent;
+}
+
+/**
+ * cohort_worker_send_prepared:
+ * @message: from cohort_message_prepare()
+ *
+ * cohort_worker_send() without the serialization: the prepared text goes
+ * out as it is. Counted and kept in the history the same way.
+ *
+ * Returns: %FALSE as cohort_worker_send() does
+ */
+gboolean
+cohort_worker_send_prepared (CohortWorker           *self,
+                             CohortPreparedMessage  *message,
+                             GError                **error)
+{
+  const char *json;
+  gsize length;
+
+  g_return_val_if_fail (COHORT_IS_WORKER (self), FALSE);
+  g_return_val_if_fail (message != NULL, FALSE);
+
+  json = cohort_prepared_message_get_text (message, &length);
+  return send_text (self, json, length, error);
 }
 
 guint64

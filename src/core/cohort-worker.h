@@ -8,6 +8,7 @@
 
 #include "cohort-cluster-spec.h"
 #include "cohort-enums.h"
+#include "cohort-json.h"
 
 G_BEGIN_DECLS
 
@@ -84,6 +85,9 @@ void               cohort_output_line_free          (CohortOutputLine *line);
 gboolean           cohort_worker_send               (CohortWorker *self,
                                                      JsonNode     *message,
                                                      GError      **error);
+gboolean           cohort_worker_send_prepared      (CohortWorker           *self,
+                                                     CohortPreparedMessage  *message,
+                                                     GError                **error);
 guint64            cohort_worker_get_messages_in    (CohortWorker *self);
 guint64            cohort_worker_get_messages_out   (CohortWorker *self);
 guint64            cohort_worker_get_bytes_in       (CohortWorker *self);

@@ -3,8 +3,12 @@
  * one echo worker, ping-pong (one message in flight at a time).
  *
  *   --peer cohort  (default) the real engine: a profile file, a supervisor,
- *                  one process worker, cohort_worker_send() and the
+ *                  one process worker, the message prepared once
+ *                  (cohort_message_prepare()) and sent with
+ *                  cohort_worker_send_prepared(), the echo taken from the
  *                  worker's "message" signal, driven by the GLib main loop
+ *   --peer cohort-tree  the same, but the message is a JsonNode that
+ *                  cohort_worker_send() serializes at every send
  *   --peer raw     the floor: a bare socketpair, the worker spawned with
  *                  fork/exec and the channel variables, blocking write()
  *                  and read(), no main loop, no JSON parsing
@@ -55,7 +59,7 @@ static char   *opt_script = NULL;
 static char   *opt_c_worker = NULL;
 
 static GOptionEntry entries[] = {
-  { "peer", 0, 0, G_OPTION_ARG_STRING, &opt_peer, "cohort (default) or raw", "PEER" },
+  { "peer", 0, 0, G_OPTION_ARG_STRING, &opt_peer, "cohort (default), cohort-tree or raw", "PEER" },
   { "worker", 0, 0, G_OPTION_ARG_STRING, &opt_worker, "node (default) or c", "KIND" },
   { "size", 0, 0, G_OPTION_ARG_INT, &opt_size, "message size in bytes, serialized (default 50)", "BYTES" },
   { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_seconds, "measured interval (default 3)", "S" },
@@ -137,6 +141,7 @@ typedef struct
 {
   CohortWorker *worker;
   JsonNode     *message;
+  CohortPreparedMessage *prepared;  /* NULL: serialize at every send */
   gint64        warmup_us;
   gint64        measure_us;
 
@@ -154,7 +159,11 @@ typedef struct
 static void
 send_next (Bench *b)
 {
-  if (!cohort_worker_send (b->worker, b->message, &b->error))
+  gboolean sent = b->prepared != NULL
+                  ? cohort_worker_send_prepared (b->worker, b->prepared, &b->error)
+                  : cohort_worker_send (b->worker, b->message, &b->error);
+
+  if (!sent)
     b->done = TRUE;
 }
 
@@ -211,7 +220,8 @@ bench_done (gpointer data)
 }
 
 static int
-run_cohort (const char *message_text)
+run_cohort (const char *message_text,
+            gboolean    prepare)
 {
   g_auto(GStrv) argv = worker_argv ();
   g_autoptr(GError) error = NULL;
@@ -260,6 +270,11 @@ run_cohort (const char *message_text)
   b.worker = worker;
   b.message = json_from_string (message_text, &error);
   g_assert_no_error (error);
+  if (prepare)
+    {
+      b.prepared = cohort_message_prepare (b.message, &error);
+      g_assert_no_error (error);
+    }
   b.warmup_us = (gint64) (opt_warmup * G_USEC_PER_SEC);
   b.measure_us = (gint64) (opt_seconds * G_USEC_PER_SEC);
   bytes_in_start = cohort_worker_get_bytes_in (worker);
@@ -303,6 +318,7 @@ run_cohort (const char *message_text)
 
 out:
   g_clear_pointer (&b.message, json_node_unref);
+  g_clear_pointer (&b.prepared, cohort_prepared_message_unref);
   g_clear_error (&b.error);
   bench_stop_supervisor ("bench-roundtrip", supervisor);
   return status;
@@ -521,10 +537,10 @@ main (int    argc,
     }
 
   message = make_message (opt_size);
-  if (g_str_equal (opt_peer, "cohort"))
-    return run_cohort (message);
+  if (g_str_equal (opt_peer, "cohort") || g_str_equal (opt_peer, "cohort-tree"))
+    return run_cohort (message, g_str_equal (opt_peer, "cohort"));
   if (g_str_equal (opt_peer, "raw"))
     return run_raw (message);
-  g_printerr ("bench-roundtrip: --peer is cohort or raw, not %s\n", opt_peer);
+  g_printerr ("bench-roundtrip: --peer is cohort, cohort-tree or raw, not %s\n", opt_peer);
   return 2;
 }
