@@ -1450,6 +1450,96 @@ test_channel_pieces (void)
   close (pair[1]);
 }
 
+/* Framing: each message as "M " and its text ("M+" when the channel parsed
+ * it), each bad line as "B". */
+static void
+framing_message_cb (JsonNode   *node,
+                    const char *text,
+                    guint64     bytes,
+                    gpointer    data)
+{
+  g_ptr_array_add (data, g_strdup_printf ("M%s %s", node != NULL ? "+" : "", text));
+}
+
+static void
+framing_bad_cb (const char *reason,
+                gpointer    data)
+{
+  g_ptr_array_add (data, g_strdup ("B"));
+}
+
+static const CohortChannelHandler framing_handler = {
+  .message = framing_message_cb,
+  .bad_message = framing_bad_cb,
+};
+
+static gboolean
+framing_ended (gpointer data)
+{
+  GPtrArray *events = data;
+
+  return events->len > 0 && g_str_equal (g_ptr_array_index (events, events->len - 1), "M+ \"end\"");
+}
+
+/* A newline ends a line wherever it is, even where JSON would take it as
+ * whitespace. The same stream written at once (each line found by the
+ * validation, cohort_json_validate_line()) and in small pieces (lines that
+ * straddle reads, found by the line reader) gives the same messages. */
+static void
+test_channel_framing (void)
+{
+  g_autofree char *deep = g_strnfill (COHORT_JSON_MAX_DEPTH + 1, '[');
+  g_autofree char *filler = g_strnfill (100000, 'x');
+  g_autofree char *stream = g_strconcat ("{\"a\":\n1}\n",
+                                         "\"x\ny\"\n",
+                                         "  {\"b\": 2}  \r\n",
+                                         "\n \t \n",
+                                         "[1,2]\n\"ready\"\n{\"cmd\":\"NODE_X\"}\n{\"ready\":true}\n",
+                                         "{\"n\":1} x\n{\"s\":\"\\u00e9\"}\n1\n-0.5e3\r\ntrue\n",
+                                         deep, "\n{\"big\":\"", filler, "\"}\n",
+                                         "\"end\"\n", NULL);
+  g_autofree char *big = g_strdup_printf ("M {\"big\":\"%s\"}", filler);
+  const char *expected[] = {
+    "B", "B", "B", "B", "M   {\"b\": 2}  ", "M [1,2]", "M+ \"ready\"", "M+ {\"ready\":true}",
+    "B", "M {\"s\":\"\\u00e9\"}", "M 1", "M -0.5e3", "M true", "B", big, "M+ \"end\"",
+  };
+  gsize length = strlen (stream);
+  gsize small = strstr (stream, deep) - stream + strlen (deep) + 1;
+
+  for (guint pass = 0; pass < 2; pass++)
+    {
+      g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr(CohortChannel) channel = NULL;
+      TextsWait want = { events, G_N_ELEMENTS (expected) - 2 };
+      int pair[2];
+
+      g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), ==, 0);
+      channel = cohort_channel_new (pair[0], &framing_handler, events);
+      if (pass == 0)
+        {
+          /* The short lines in one read, which ends with a newline: the
+           * case where the validation finds the lines. */
+          write_all (pair[1], stream, small);
+          g_assert_true (cohort_test_wait_until (texts_reached, &want, 10000));
+          write_all (pair[1], stream + small, length - small);
+        }
+      else
+        for (gsize offset = 0; offset < length; offset += 7)
+          {
+            write_all (pair[1], stream + offset, MIN (7, length - offset));
+            g_main_context_iteration (NULL, FALSE);
+          }
+      g_assert_true (cohort_test_wait_until (framing_ended, events, 10000));
+
+      g_assert_cmpuint (events->len, ==, G_N_ELEMENTS (expected));
+      for (guint i = 0; i < events->len; i++)
+        g_assert_cmpstr (g_ptr_array_index (events, i), ==, expected[i]);
+
+      cohort_channel_close (channel);
+      close (pair[1]);
+    }
+}
+
 typedef struct
 {
   GPtrArray     *texts;
@@ -1601,6 +1691,7 @@ main (int   argc,
   ADD ("/Cohort/Channel/reload-under-load", test_reload_under_load);
 
   g_test_add_func ("/Cohort/Channel/pieces", test_channel_pieces);
+  g_test_add_func ("/Cohort/Channel/framing", test_channel_framing);
   g_test_add_func ("/Cohort/Channel/nested-read", test_channel_nested_read);
   ADD ("/Cohort/Channel/exit-in-nested-loop", test_exit_in_nested_loop);
   g_test_add_func ("/Cohort/Channel/reader-in-place", test_reader_in_place);

@@ -59,6 +59,9 @@ struct _CohortChannel
   gsize             queue_offset;
   CohortChannelHandler handler;   /* all NULL once forgotten */
   gpointer          user_data;
+  /* the line line_end_cb() found and validated, and what it saw */
+  const char       *checked_line;
+  CohortJsonInfo    checked_info;
 };
 
 G_DEFINE_FINAL_TYPE (CohortChannel, cohort_channel, G_TYPE_OBJECT)
@@ -144,6 +147,22 @@ needs_tree (const CohortJsonInfo *info)
     }
 }
 
+/* The line reader's search for the newline and the validation would read
+ * each message twice: the validation finds the newline too. */
+static gssize
+line_end_cb (const char *data,
+             gsize       length,
+             gpointer    user_data)
+{
+  CohortChannel *self = user_data;
+  gsize line_length;
+
+  if (!cohort_json_validate_line (data, length, watched_names, &self->checked_info, &line_length))
+    return -1;
+  self->checked_line = data;
+  return line_length;
+}
+
 static void
 line_cb (const char *line,
          gsize       length,
@@ -152,9 +171,12 @@ line_cb (const char *line,
 {
   CohortChannel *self = user_data;
   g_autoptr(GError) error = NULL;
-  CohortJsonInfo info;
+  /* Found by line_end_cb(): the line reader hands it on next. */
+  gboolean checked = line == self->checked_line;
+  CohortJsonInfo info = self->checked_info;
   JsonNode *root = NULL;
 
+  self->checked_line = NULL;
   if (truncated)
     {
       hand_on_bad (self, _("line longer than 1 MiB"));
@@ -162,7 +184,7 @@ line_cb (const char *line,
     }
   if (length == 0)
     return;
-  if (!cohort_json_validate (line, length, watched_names, &info, &error))
+  if (!checked && !cohort_json_validate (line, length, watched_names, &info, &error))
     {
       g_autofree char *reason = NULL;
 
@@ -388,6 +410,7 @@ cohort_channel_init (CohortChannel *self)
   self->parser = json_parser_new ();
   self->queue = g_byte_array_new ();
   self->reader = cohort_line_reader_new (COHORT_CHANNEL_MAX_LINE, line_cb, self);
+  cohort_line_reader_set_end_func (self->reader, line_end_cb);
 }
 
 /**

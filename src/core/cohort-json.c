@@ -217,6 +217,9 @@ typedef struct
   const guchar  *start;
   const guchar  *p;
   const guchar  *end;
+  /* '\n', or ' ' (whitespace already) when a newline ends the text: see
+   * cohort_json_validate_line() */
+  guchar         newline;
   GError       **error;
 } Scanner;
 
@@ -253,7 +256,7 @@ static inline void
 skip_whitespace (Scanner *s)
 {
   while (s->p < s->end &&
-         (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+         (*s->p == ' ' || *s->p == s->newline || *s->p == '\r' || *s->p == '\t'))
     s->p++;
 }
 
@@ -495,26 +498,14 @@ match_names (const char * const *names,
   return bits;
 }
 
-/**
- * cohort_json_validate:
- * @text: the JSON text; need not be nul-terminated
- * @length: its length in bytes
- * @names: (nullable): member names (at most 32, %NULL-terminated) to look
- *   for in a top-level object; see #CohortJsonInfo
- * @info: (out) (optional): what the top-level value is
- * @error: COHORT_JSON_ERROR_EMPTY for nothing but whitespace,
- *   _INVALID_UTF8, _SYNTAX or _TOO_DEEP; the message names the byte
- *
- * Checks that @text is exactly one JSON value (RFC 8259), whitespace
- * around it allowed, in valid UTF-8, nested at most COHORT_JSON_MAX_DEPTH
- * levels. Builds nothing; one pass.
- */
-gboolean
-cohort_json_validate (const char         *text,
-                      gsize               length,
-                      const char * const *names,
-                      CohortJsonInfo     *info,
-                      GError            **error)
+/* cohort_json_validate(), or with @line_length cohort_json_validate_line(). */
+static gboolean
+validate (const char         *text,
+          gsize               length,
+          const char * const *names,
+          CohortJsonInfo     *info,
+          gsize              *line_length,
+          GError            **error)
 {
   enum { WANT_VALUE, WANT_NAME, WANT_MORE } want = WANT_VALUE;
   guchar open[COHORT_JSON_MAX_DEPTH];  /* '{' or '[' per level */
@@ -522,12 +513,10 @@ cohort_json_validate (const char         *text,
   CohortJsonInfo found = { 0, };
   Scanner s;
 
-  g_return_val_if_fail (text != NULL || length == 0, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
   s.start = (const guchar *) text;
   s.p = s.start;
   s.end = s.start + length;
+  s.newline = line_length != NULL ? ' ' : '\n';
   s.error = error;
 
   skip_whitespace (&s);
@@ -603,7 +592,13 @@ cohort_json_validate (const char         *text,
             {
               found.end = s.p - s.start;
               skip_whitespace (&s);
-              if (s.p != s.end)
+              if (line_length != NULL)
+                {
+                  if (s.p == s.end || *s.p != '\n')
+                    return FALSE;
+                  *line_length = s.p - s.start;
+                }
+              else if (s.p != s.end)
                 return fail_unexpected (&s, _("unexpected data after the value"));
               if (info != NULL)
                 *info = found;
@@ -629,6 +624,63 @@ cohort_json_validate (const char         *text,
           break;
         }
     }
+}
+
+/**
+ * cohort_json_validate:
+ * @text: the JSON text; need not be nul-terminated
+ * @length: its length in bytes
+ * @names: (nullable): member names (at most 32, %NULL-terminated) to look
+ *   for in a top-level object; see #CohortJsonInfo
+ * @info: (out) (optional): what the top-level value is
+ * @error: COHORT_JSON_ERROR_EMPTY for nothing but whitespace,
+ *   _INVALID_UTF8, _SYNTAX or _TOO_DEEP; the message names the byte
+ *
+ * Checks that @text is exactly one JSON value (RFC 8259), whitespace
+ * around it allowed, in valid UTF-8, nested at most COHORT_JSON_MAX_DEPTH
+ * levels. Builds nothing; one pass.
+ */
+gboolean
+cohort_json_validate (const char         *text,
+                      gsize               length,
+                      const char * const *names,
+                      CohortJsonInfo     *info,
+                      GError            **error)
+{
+  g_return_val_if_fail (text != NULL || length == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return validate (text, length, names, info, NULL, error);
+}
+
+/**
+ * cohort_json_validate_line:
+ * @text: the start of a line of NDJSON and maybe more; need not be
+ *   nul-terminated
+ * @length: the bytes there, the newline that ends the line among them
+ * @names: @info: as cohort_json_validate()
+ * @line_length: (out): where the line's newline is
+ *
+ * cohort_json_validate() of the line at @text, and the end of that line,
+ * in the same pass: a newline ends the line wherever it is (NDJSON
+ * framing), so it is no whitespace here. For a caller that would search
+ * for the newline and then validate, which reads every byte twice.
+ *
+ * Returns: %TRUE if the line ends within @length and cohort_json_validate()
+ *   accepts it; %FALSE says no more (the line may be invalid, or not have
+ *   ended): the caller then finds the line and validates it as before
+ */
+gboolean
+cohort_json_validate_line (const char         *text,
+                           gsize               length,
+                           const char * const *names,
+                           CohortJsonInfo     *info,
+                           gsize              *line_length)
+{
+  g_return_val_if_fail (text != NULL || length == 0, FALSE);
+  g_return_val_if_fail (line_length != NULL, FALSE);
+
+  return validate (text, length, names, info, line_length, NULL);
 }
 
 /* Serialization */

@@ -51,6 +51,11 @@ gboolean  cohort_json_validate    (const char         *text,
                                    const char * const *names,
                                    CohortJsonInfo     *info,
                                    GError            **error);
+gboolean  cohort_json_validate_line (const char       *text,
+                                     gsize             length,
+                                     const char * const *names,
+                                     CohortJsonInfo   *info,
+                                     gsize            *line_length);
 char     *cohort_json_to_string   (JsonNode           *node,
                                    gsize              *length);
 void      cohort_json_append      (GString            *out,

@@ -30,6 +30,7 @@ struct _CohortLineReader
   gboolean        committing;  /* lines are being handed on */
   gboolean        flushed;     /* ... and a callback flushed the reader */
   CohortLineFunc  func;
+  CohortLineEndFunc end_func;
   gpointer        user_data;
 };
 
@@ -48,6 +49,16 @@ cohort_line_reader_new (gsize          max_line,
   self->func = func;
   self->user_data = user_data;
   return self;
+}
+
+/* @func is asked for the end of each line that arrives whole in one
+ * commit, with the user data of the reader's CohortLineFunc. */
+void
+cohort_line_reader_set_end_func (CohortLineReader  *self,
+                                 CohortLineEndFunc  func)
+{
+  g_return_if_fail (self != NULL);
+  self->end_func = func;
 }
 
 void
@@ -129,6 +140,7 @@ cohort_line_reader_commit (CohortLineReader *self,
                            gsize             written)
 {
   gsize scan;
+  gboolean whole;
 
   g_return_if_fail (self != NULL);
   g_return_if_fail (self->length + written < self->capacity || written == 0);
@@ -137,11 +149,30 @@ cohort_line_reader_commit (CohortLineReader *self,
   self->length += written;
   self->committing = TRUE;
   self->flushed = FALSE;
+  /* What was written ends a line: each line that starts in it ends in it
+   * too, and the end func may find where. A line begun before, or one
+   * that goes on past what was written, is searched for here, since the
+   * end func would read its start again at each commit. */
+  whole = self->end_func != NULL && written > 0 && self->buffer[self->length - 1] == '\n';
 
   while (scan < self->length)
     {
-      char *newline = memchr (self->buffer + scan, '\n', self->length - scan);
-      gsize end = newline != NULL ? (gsize) (newline - self->buffer) : self->length;
+      char *newline = NULL;
+      gsize end;
+
+      if (whole && scan == self->start && !self->discarding)
+        {
+          gssize found = self->end_func (self->buffer + scan, self->length - scan, self->user_data);
+
+          if (found >= 0)
+            {
+              g_assert ((gsize) found < self->length - scan && self->buffer[scan + found] == '\n');
+              newline = self->buffer + scan + found;
+            }
+        }
+      if (newline == NULL)
+        newline = memchr (self->buffer + scan, '\n', self->length - scan);
+      end = newline != NULL ? (gsize) (newline - self->buffer) : self->length;
 
       if (self->discarding)
         {

@@ -16,12 +16,23 @@ typedef void (*CohortLineFunc) (const char *line,
                                 gboolean    truncated,
                                 gpointer    user_data);
 
+/* Optional: where the line at @data ends, found in the pass its caller
+ * makes over the line anyway (the channel validates each message): its
+ * length (@data[length] is its newline), or -1 to leave the search to the
+ * reader. When it returns a length, that line is the next one handed to
+ * the CohortLineFunc. */
+typedef gssize (*CohortLineEndFunc) (const char *data,
+                                     gsize       length,
+                                     gpointer    user_data);
+
 typedef struct _CohortLineReader CohortLineReader;
 
 CohortLineReader *cohort_line_reader_new    (gsize             max_line,
                                              CohortLineFunc    func,
                                              gpointer          user_data);
 void              cohort_line_reader_free   (CohortLineReader *self);
+void              cohort_line_reader_set_end_func (CohortLineReader  *self,
+                                                   CohortLineEndFunc  func);
 void              cohort_line_reader_feed   (CohortLineReader *self,
                                              const char       *data,
                                              gsize             length);
