@@ -302,6 +302,7 @@ typedef struct
   guint    other_depth;   /* outer's depth when other was called */
   guint    iterations;
   gboolean done;
+  guint    warm;          /* bytes the outer pipe has still to pass first, one a call */
 } Nested;
 
 static gboolean
@@ -343,8 +344,15 @@ outer_cb (int          fd,
           gpointer     data)
 {
   Nested *n = data;
+  char c;
 
   g_assert_cmpuint (n->depth, ==, 0);
+  if (n->warm > 0)
+    {
+      if (read (fd, &c, 1) == 1)
+        n->warm--;
+      return G_SOURCE_CONTINUE;
+    }
   n->outer.calls++;
   if (n->outer.calls > 1)
     {
@@ -366,19 +374,32 @@ outer_cb (int          fd,
   return G_SOURCE_CONTINUE;
 }
 
+/* @busy: the outer pipe passes 100 bytes first, one a dispatch, and so
+ * has a source of its own when its callback nests. */
 static void
-run_nested (gboolean hang_up)
+run_nested (gboolean hang_up,
+            gboolean busy)
 {
   Nested n = { 0 };
 
   pipe_open (&n.outer);
   pipe_open (&n.other);
+  n.outer.id = cohort_watch_fd (n.outer.fds[0], G_IO_IN | G_IO_HUP, outer_cb, &n);
+  n.other.id = cohort_watch_fd (n.other.fds[0], G_IO_IN, other_cb, &n);
+  for (n.warm = busy ? 100 : 0; n.warm > 0;)
+    {
+      guint before = n.warm;
+
+      g_assert_cmpint (write (n.outer.fds[1], "w", 1), ==, 1);
+      while (n.warm == before)
+        g_main_context_iteration (NULL, TRUE);
+    }
+  g_assert_true (in_epoll_set (n.outer.fds[0]) == !busy);
+
   pipe_write (&n.outer);
   /* A writer gone is reported whatever the event mask asks for. */
   if (hang_up)
     close_end (&n.outer.fds[1]);
-  n.outer.id = cohort_watch_fd (n.outer.fds[0], G_IO_IN | G_IO_HUP, outer_cb, &n);
-  n.other.id = cohort_watch_fd (n.other.fds[0], G_IO_IN, other_cb, &n);
 
   g_assert_true (cohort_test_wait_until (called, &n.outer.calls, WAIT_MS));
   /* In the nested loop: the other pipe, the outer one not again, and no
@@ -404,13 +425,25 @@ run_nested (gboolean hang_up)
 static void
 test_nested_loop (void)
 {
-  run_nested (FALSE);
+  run_nested (FALSE, FALSE);
 }
 
 static void
 test_nested_loop_hup (void)
 {
-  run_nested (TRUE);
+  run_nested (TRUE, FALSE);
+}
+
+static void
+test_nested_loop_busy (void)
+{
+  run_nested (FALSE, TRUE);
+}
+
+static void
+test_nested_loop_busy_hup (void)
+{
+  run_nested (TRUE, TRUE);
 }
 
 /* Child exits */
@@ -529,6 +562,8 @@ main (int   argc,
   g_test_add_func ("/Cohort/Watch/busy-and-quiet", test_busy_and_quiet);
   g_test_add_func ("/Cohort/Watch/nested-loop", test_nested_loop);
   g_test_add_func ("/Cohort/Watch/nested-loop-hup", test_nested_loop_hup);
+  g_test_add_func ("/Cohort/Watch/nested-loop-busy", test_nested_loop_busy);
+  g_test_add_func ("/Cohort/Watch/nested-loop-busy-hup", test_nested_loop_busy_hup);
   g_test_add_func ("/Cohort/Watch/child-exit-code", test_child_exit_code);
   g_test_add_func ("/Cohort/Watch/child-killed", test_child_killed);
   g_test_add_func ("/Cohort/Watch/two-children", test_two_children);

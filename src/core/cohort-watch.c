@@ -70,7 +70,7 @@ typedef struct
   guint             dispatches;   /* in that second (in the epoll set), or since the sweep */
   guint             quiet;        /* sweeps without a dispatch, while it has its own source */
   guint             running : 1;  /* its callback is on the stack */
-  guint             parked : 1;   /* out of the epoll set until that returns */
+  guint             parked : 1;   /* out of the epoll set (or its own source) until that returns */
 } Watch;
 
 typedef struct
@@ -84,8 +84,14 @@ typedef struct
   guint       serial;    /* dispatches so far, nested ones included */
 } WatchSource;
 
-/* A busy watch's own source: GLib polls its descriptor, and does not
- * dispatch it again while its callback runs a nested loop. */
+/* A busy watch's own source: GLib polls its descriptor. It may recurse,
+ * like the epoll source: a source that may not is blocked and unblocked
+ * by GLib around every dispatch, and each of those changes the main
+ * context's poll set, which writes to its wake-up eventfd; the next
+ * iteration then wakes at once, reads it, and goes round again for
+ * nothing: per message, two writes, a read and an iteration (a tenth of a
+ * 64 KiB round trip). A nested dispatch of a watch whose callback runs
+ * parks the descriptor instead, as for the epoll set. */
 typedef struct
 {
   GSource  source;
@@ -318,10 +324,29 @@ own_source_dispatch (GSource     *source,
 
   g_assert (watch != NULL && watch->own == source);
 
+  /* Its callback runs the main loop that got here: out of the source
+   * until that returns (an empty event mask would still wake the nested
+   * loop on a hang-up, and spin it). */
+  if (watch->running)
+    {
+      if (!watch->parked)
+        {
+          g_source_remove_unix_fd (source, own->tag);
+          own->tag = NULL;
+          watch->parked = TRUE;
+        }
+      return G_SOURCE_CONTINUE;
+    }
+
   watch->dispatches++;
   /* Removed, its source is destroyed with it: what this returns then
    * does not matter. */
-  call_fd_func (watch_source, watch, g_source_query_unix_fd (source, own->tag));
+  watch = call_fd_func (watch_source, watch, g_source_query_unix_fd (source, own->tag));
+  if (watch != NULL && watch->parked)
+    {
+      watch->parked = FALSE;
+      own->tag = g_source_add_unix_fd (source, watch->fd, (GIOCondition) watch->events);
+    }
   return G_SOURCE_CONTINUE;
 }
 
@@ -366,6 +391,7 @@ promote (WatchSource *self,
   own->tag = g_source_add_unix_fd (source, watch->fd, (GIOCondition) watch->events);
   g_source_set_name (source, "[cohort] busy watch");
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_can_recurse (source, TRUE);
   g_source_attach (source, NULL);
   watch->own = source;
   watch->dispatches = 0;
