@@ -473,6 +473,64 @@ test_groups (void)
     }
 }
 
+/* Rings resized together move to one new block together: each keeps its
+ * newest rows, and goes on taking its own. */
+static void
+test_resize_groups (void)
+{
+  CohortSeries *series[3 * 2];
+  CohortSeries *rings[3];
+  double row[2];
+
+  cohort_series_new_groups (5, 2, 3, series);
+  /* Group g gets 3 + g rows: k = 1 .. 3 + g, values 10 g + k and -(…). */
+  for (guint g = 0; g < 3; g++)
+    for (guint k = 1; k <= 3 + g; k++)
+      {
+        row[0] = 10 * g + k;
+        row[1] = -row[0];
+        cohort_series_push_row (series[g * 2], TIME_OF (k), row);
+      }
+
+  /* Any column names its ring. */
+  rings[0] = series[1];
+  rings[1] = series[2];
+  rings[2] = series[5];
+  cohort_series_resize_groups (rings, 3, 2);
+  for (guint g = 0; g < 3; g++)
+    {
+      guint last = 3 + g;
+
+      for (guint c = 0; c < 2; c++)
+        {
+          double sign = c == 0 ? 1 : -1;
+
+          g_assert_cmpuint (cohort_series_get_capacity (series[g * 2 + c]), ==, 2);
+          g_assert_cmpuint (cohort_series_get_length (series[g * 2 + c]), ==, 2);
+          g_assert_cmpint (cohort_series_get_time (series[g * 2 + c], 0), ==, TIME_OF (last - 1));
+          g_assert_cmpfloat (cohort_series_get_value (series[g * 2 + c], 0), ==, sign * (10 * g + last - 1));
+          g_assert_cmpfloat (cohort_series_get_value (series[g * 2 + c], 1), ==, sign * (10 * g + last));
+        }
+    }
+
+  /* Rows pushed now wrap each ring on its own. */
+  for (guint g = 0; g < 3; g++)
+    {
+      row[0] = 100 + g;
+      row[1] = -row[0];
+      cohort_series_push_row (series[g * 2 + 1], TIME_OF (10), row);
+    }
+  for (guint g = 0; g < 3; g++)
+    {
+      g_assert_cmpfloat (cohort_series_get_value (series[g * 2], 0), ==, 10 * g + 3 + g);
+      g_assert_cmpfloat (cohort_series_get_last (series[g * 2]), ==, 100 + g);
+      g_assert_cmpfloat (cohort_series_get_last (series[g * 2 + 1]), ==, -(100.0 + g));
+    }
+
+  for (guint i = 0; i < 6; i++)
+    cohort_series_unref (series[i]);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -489,5 +547,6 @@ main (int   argc,
   g_test_add_func ("/Cohort/Series/bad-arguments", test_bad_arguments);
   g_test_add_func ("/Cohort/Series/columns", test_columns);
   g_test_add_func ("/Cohort/Series/groups", test_groups);
+  g_test_add_func ("/Cohort/Series/resize-groups", test_resize_groups);
   return g_test_run ();
 }

@@ -208,7 +208,8 @@ add_worker (CohortCluster *self,
             guint          id)
 {
   g_autoptr(CohortWorker) worker = NULL;
-  guint position = 0;
+  guint lo = 0;
+  guint hi = self->worker_array->len;
 
   if (self->spec->kind == COHORT_CLUSTER_KIND_THREADS)
     worker = cohort_thread_worker_new (self, self->spec, id);
@@ -219,12 +220,19 @@ add_worker (CohortCluster *self,
                            self, G_CONNECT_SWAPPED);
   /* In id order, after a worker of the same id (a reload's replacement
    * comes after the worker it replaces); the array first, so that the
-   * store's listeners see both the same. */
-  while (position < self->worker_array->len &&
-         compare_workers (g_ptr_array_index (self->worker_array, position), worker, NULL) <= 0)
-    position++;
-  g_ptr_array_insert (self->worker_array, (gint) position, worker);
-  g_list_store_insert (self->workers, position, worker);
+   * store's listeners see both the same. A binary search: a cluster of
+   * thousands starts without a quadratic walk. */
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if (compare_workers (g_ptr_array_index (self->worker_array, mid), worker, NULL) <= 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  g_ptr_array_insert (self->worker_array, (gint) lo, worker);
+  g_list_store_insert (self->workers, lo, worker);
   return worker;
 }
 

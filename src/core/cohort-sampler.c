@@ -113,7 +113,8 @@ typedef struct
 /* A worker that has not run since its last full read has the same
  * children and, but for the kernel reclaiming its pages (slow, in the
  * background), the same resident memory: it is read in full again after
- * this many ticks, a minute at the default interval. */
+ * this many ticks, a minute at the default interval (five while no
+ * window shows the graphs). */
 #define FULL_READ_TICKS 60
 
 static long clock_ticks;
@@ -1188,15 +1189,24 @@ resize_all (CohortSampler *self)
   GHashTableIter iter;
   gpointer value;
   guint n = capacity (self);
+  g_autoptr(GPtrArray) rings = g_ptr_array_sized_new (g_hash_table_size (self->slots));
 
+  /* Every worker's ring into one new block: a tick still writes their
+   * rows side by side (a metric's series shares its ring with the slot's
+   * others). Spares of the old length go. */
   g_hash_table_iter_init (&iter, self->slots);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    for (guint i = 0; i < COHORT_N_METRICS; i++)
-      cohort_series_resize (((Slot *) value)->series[i], n);
+    g_ptr_array_add (rings, ((Slot *) value)->series[0]);
+  cohort_series_resize_groups ((CohortSeries **) rings->pdata, rings->len, n);
   g_hash_table_iter_init (&iter, self->clusters);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    for (guint i = 0; i < COHORT_N_METRICS; i++)
-      cohort_series_resize (((ClusterState *) value)->totals[i], n);
+    {
+      ClusterState *state = value;
+
+      g_ptr_array_set_size (state->spare, 0);
+      for (guint i = 0; i < COHORT_N_METRICS; i++)
+        cohort_series_resize (state->totals[i], n);
+    }
   g_hash_table_iter_init (&iter, self->tasks);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     for (guint i = 0; i < COHORT_N_TASK_METRICS; i++)

@@ -28,8 +28,9 @@
  * further: they share one block of memory, row by row, so that a tick's
  * rows of all of them are side by side too: 64 workers' rows are two
  * pages, not 64 (one page per worker was still a sixth of an idle
- * Cohort's CPU). A ring keeps its own head and length; a resized ring
- * leaves its block for memory of its own. */
+ * Cohort's CPU). A ring keeps its own head and length; rings resized
+ * together (cohort_series_resize_groups()) move to a new block together,
+ * one resized alone to memory of its own. */
 typedef union
 {
   gint64           time;       /* a row's first cell */
@@ -364,39 +365,66 @@ cohort_series_get_last_time (CohortSeries *self)
   return time_at (self->ring, slot (self->ring, self->ring->length - 1));
 }
 
+/**
+ * cohort_series_resize_groups:
+ * @series: (array length=n_groups): a series of each ring to resize, each
+ *   ring once; the rings' series all have as many columns
+ *
+ * Resizes each ring of @series (every series that shares its times) to
+ * @capacity rows, keeping the newest, into one block as
+ * cohort_series_new_groups() makes them: things sampled together still
+ * write their rows side by side after a change of the history's length.
+ */
+void
+cohort_series_resize_groups (CohortSeries **series,
+                             guint          n_groups,
+                             guint          capacity)
+{
+  Block *block;
+  gsize width;
+
+  g_return_if_fail (n_groups == 0 || series != NULL);
+  g_return_if_fail (capacity >= 1);
+
+  if (n_groups == 0)
+    return;
+  width = 1 + (gsize) series[0]->ring->n_columns;
+  for (guint g = 1; g < n_groups; g++)
+    g_return_if_fail (1 + (gsize) series[g]->ring->n_columns == width);
+
+  block = block_new (width * n_groups * capacity, (gint) n_groups);
+  for (guint g = 0; g < n_groups; g++)
+    {
+      Ring *ring = series[g]->ring;
+      Cell *cells = block->cells + g * width;
+      gsize stride = width * n_groups;
+      guint keep = MIN (ring->length, capacity);
+      guint skip = ring->length - keep;
+
+      /* Copied oldest first, so the new ring starts at slot 0. */
+      for (guint i = 0; i < keep; i++)
+        memcpy (cells + i * stride, row (ring, slot (ring, skip + i)), width * sizeof (Cell));
+
+      ring_leave_block (ring);
+      ring->block = block;
+      ring->cells = cells;
+      ring->stride = stride;
+      ring->capacity = capacity;
+      ring->head = 0;
+      ring->length = keep;
+    }
+}
+
 /* Resizes every series that shares @self's times. */
 void
 cohort_series_resize (CohortSeries *self,
                       guint         capacity)
 {
-  Ring *ring;
-  Block *block;
-  gsize width;
-  guint keep;
-  guint skip;
-
   g_return_if_fail (self != NULL);
   g_return_if_fail (capacity >= 1);
 
-  ring = self->ring;
-  if (capacity == ring->capacity)
-    return;
-
-  keep = MIN (ring->length, capacity);
-  skip = ring->length - keep;
-  width = 1 + ring->n_columns;
-  block = block_new (width * capacity, 1);
-  /* Copied oldest first, so the new ring starts at slot 0. */
-  for (guint i = 0; i < keep; i++)
-    memcpy (block->cells + i * width, row (ring, slot (ring, skip + i)), width * sizeof (Cell));
-
-  ring_leave_block (ring);
-  ring->block = block;
-  ring->cells = block->cells;
-  ring->stride = width;
-  ring->capacity = capacity;
-  ring->head = 0;
-  ring->length = keep;
+  if (capacity != self->ring->capacity)
+    cohort_series_resize_groups (&self, 1, capacity);
 }
 
 /* Clears every series that shares @self's times. */

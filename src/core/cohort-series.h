@@ -47,6 +47,9 @@ double        cohort_series_get_last      (CohortSeries     *self);
 gint64        cohort_series_get_last_time (CohortSeries     *self);
 void          cohort_series_resize        (CohortSeries     *self,
                                            guint             capacity);
+void          cohort_series_resize_groups (CohortSeries    **series,
+                                           guint             n_groups,
+                                           guint             capacity);
 void          cohort_series_clear         (CohortSeries     *self);
 gboolean      cohort_series_get_range     (CohortSeries     *self,
                                            gint64            since_usec,
