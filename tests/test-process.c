@@ -837,6 +837,85 @@ test_crash_ends_orphans (Fixture       *f,
   g_assert_cmpuint (cohort_test_count_zombies (), ==, 0);
 }
 
+/* An orphan that exits on its own, its worker still running, is reaped by
+ * the reaper's tick alone (no stop looks for it). Also when something
+ * else has put its own SIGCHLD handler in place of the reaper's (GLib
+ * does where it cannot watch a child through a pidfd): the reaper's tick
+ * puts its handler back in front, and that one still gets every signal. */
+static volatile sig_atomic_t foreign_signals;
+
+static void
+foreign_handler (int signum)
+{
+  foreign_signals++;
+}
+
+static gboolean
+no_zombie_left (gpointer data)
+{
+  return cohort_test_count_zombies () == 0;
+}
+
+static gboolean
+pid_written (gpointer data)
+{
+  g_autofree char *text = NULL;
+
+  return g_file_get_contents (data, &text, NULL, NULL) && g_str_has_suffix (text, "\n");
+}
+
+static gboolean
+foreign_signalled (gpointer data)
+{
+  return foreign_signals > 0;
+}
+
+static void
+test_orphan_reaped (Fixture       *f,
+                    gconstpointer  data)
+{
+  gboolean foreign = GPOINTER_TO_INT (data);
+  g_autofree char *orphan_file = g_build_filename (f->dir, "orphan", NULL);
+  g_autoptr(CohortCluster) cluster = NULL;
+  struct sigaction previous;
+  GPid orphan;
+
+  if (foreign)
+    {
+      struct sigaction action = { 0 };
+
+      action.sa_handler = foreign_handler;
+      action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+      sigemptyset (&action.sa_mask);
+      g_assert_cmpint (sigaction (SIGCHLD, &action, &previous), ==, 0);
+      foreign_signals = 0;
+    }
+
+  /* The worker's child starts a sleep in the background and exits: the
+   * sleep is Cohort's (the subreaper's) from then on, and exits 1.5 s
+   * later (after a tick of the reaper) while the worker goes on. */
+  cluster = start (f,
+                   "[Cluster parent]\nCommand=/bin/sh -c 'sh -c \"sleep 1.5 & echo \\$! > %s\"; exec sleep 60'\n"
+                   "StopMessage=\nStopTimeout=1\n",
+                   orphan_file);
+  g_assert_true (cohort_test_wait_until (pid_written, orphan_file, 5000));
+  orphan = cohort_test_read_pid (orphan_file);
+  g_assert_true (cohort_test_pid_exists (orphan));
+
+  /* Gone and reaped within a tick or two, by the reaper alone. */
+  g_assert_true (cohort_test_wait_until (pid_gone, GINT_TO_POINTER (orphan), 5000));
+  g_assert_true (cohort_test_wait_until (no_zombie_left, NULL, 3000));
+  g_assert_cmpint (cohort_worker_get_state (cohort_cluster_lookup_worker (cluster, 0)), ==,
+                   COHORT_WORKER_STATE_ONLINE);
+
+  if (foreign)
+    {
+      /* The handler that was there got the signals too. */
+      g_assert_true (cohort_test_wait_until (foreign_signalled, NULL, 1000));
+      g_assert_cmpint (sigaction (SIGCHLD, &previous, NULL), ==, 0);
+    }
+}
+
 /* Scaling */
 
 static void
@@ -1036,6 +1115,10 @@ main (int   argc,
   ADD ("/Cohort/Process/send-to-stopped", test_send_to_stopped);
   ADD ("/Cohort/Process/stop-grandchild", test_stop_grandchild);
   ADD ("/Cohort/Process/crash-ends-orphans", test_crash_ends_orphans);
+  g_test_add ("/Cohort/Process/orphan-reaped", Fixture, GINT_TO_POINTER (FALSE),
+              fixture_setup, test_orphan_reaped, fixture_teardown);
+  g_test_add ("/Cohort/Process/orphan-reaped-foreign-handler", Fixture, GINT_TO_POINTER (TRUE),
+              fixture_setup, test_orphan_reaped, fixture_teardown);
   ADD ("/Cohort/Process/scale", test_scale);
   ADD ("/Cohort/Process/output", test_output);
   ADD ("/Cohort/Process/restart-worker", test_restart_worker);
