@@ -91,8 +91,10 @@ function ratioPanel() {
       const cpuFilter = cpus ?? [...new Set(rt.map((r) => r.cpus))].find((c) => c !== 'any');
       if (cpuFilter === undefined)
         continue;
+      // Node's process.send() serializes every message: Cohort serializing
+      // every one too (cohort-tree) is the like-for-like row.
       const f = `size=${size},cpus=${cpuFilter},worker=node`;
-      add(`round trips ${text}${where}`, med(rt, filters(`${f},peer=cohort`), 'per_second'),
+      add(`round trips ${text}${where}`, med(rt, filters(`${f},peer=cohort-tree`), 'per_second'),
           med(rt, filters(`${f},peer=node-fork`), 'per_second'));
     }
   const th = runsOf('threads');
