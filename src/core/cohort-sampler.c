@@ -537,9 +537,7 @@ take_series (CohortSampler *self,
              guint          n_more,
              CohortSeries **series)
 {
-  if (state->spare->len > 0 &&
-      cohort_series_get_capacity (g_ptr_array_index (state->spare, 0)) != capacity (self))
-    g_ptr_array_set_size (state->spare, 0);
+  /* Spares always have the current capacity: resize_all() drops them. */
   if (state->spare->len == 0)
     {
       guint n = MAX (n_more, 1);

@@ -53,7 +53,8 @@ typedef struct
   guint            capacity;
   guint            head;       /* slot of the oldest row */
   guint            length;
-  gint64           last_time;  /* the newest row's, while length > 0 */
+  gint64           last_time;  /* the newest row's, while length > 0: a push
+                                * reads no older row */
   gint             n_alive;    /* its series not yet freed */
 } Ring;
 
@@ -98,13 +99,10 @@ block_new (gsize n_cells,
   return block;
 }
 
-/* @ring leaves its block; the last one out frees it. */
+/* A ring leaves @block; the last one out frees it. */
 static void
-ring_leave_block (Ring *ring)
+block_release (Block *block)
 {
-  Block *block = g_steal_pointer (&ring->block);
-
-  ring->cells = NULL;
   if (--block->n_rings > 0)
     return;
   if (block->n_cells * sizeof (Cell) < MAPPED_BLOCK_BYTES)
@@ -112,6 +110,23 @@ ring_leave_block (Ring *ring)
   else
     munmap (block->cells, block->n_cells * sizeof (Cell));
   g_free (block);
+}
+
+/* @ring becomes group @g of @block's @n_groups, @capacity rows; its
+ * n_columns is set. What it held is the caller's to move. */
+static void
+ring_join_block (Ring  *ring,
+                 Block *block,
+                 guint  g,
+                 guint  n_groups,
+                 guint  capacity)
+{
+  gsize width = 1 + (gsize) ring->n_columns;
+
+  ring->block = block;
+  ring->cells = block->cells + g * width;
+  ring->stride = width * n_groups;
+  ring->capacity = capacity;
 }
 
 /**
@@ -146,12 +161,9 @@ cohort_series_new_groups (guint          capacity,
       Ring *ring = g_malloc0 (sizeof (Ring) + n_columns * sizeof (CohortSeries));
       CohortSeries *first = (CohortSeries *) (ring + 1);
 
-      ring->block = block;
-      ring->cells = block->cells + g * width;
-      ring->stride = width * n_groups;
       ring->n_columns = n_columns;
-      ring->capacity = capacity;
       ring->n_alive = (gint) n_columns;
+      ring_join_block (ring, block, g, n_groups, capacity);
       for (guint c = 0; c < n_columns; c++)
         {
           CohortSeries *one = first + c;
@@ -215,7 +227,7 @@ cohort_series_unref (CohortSeries *self)
   ring = self->ring;
   if (!g_atomic_int_dec_and_test (&ring->n_alive))
     return;
-  ring_leave_block (ring);
+  block_release (ring->block);
   g_free (ring);
 }
 
@@ -396,22 +408,16 @@ cohort_series_resize_groups (CohortSeries **series,
   for (guint g = 0; g < n_groups; g++)
     {
       Ring *ring = series[g]->ring;
-      Cell *cells = block->cells + g * width;
-      gsize stride = width * n_groups;
-      guint keep = MIN (ring->length, capacity);
-      guint skip = ring->length - keep;
+      Ring old = *ring;
+      guint keep = MIN (old.length, capacity);
 
+      ring_join_block (ring, block, g, n_groups, capacity);
       /* Copied oldest first, so the new ring starts at slot 0. */
       for (guint i = 0; i < keep; i++)
-        memcpy (cells + i * stride, row (ring, slot (ring, skip + i)), width * sizeof (Cell));
-
-      ring_leave_block (ring);
-      ring->block = block;
-      ring->cells = cells;
-      ring->stride = stride;
-      ring->capacity = capacity;
+        memcpy (row (ring, i), row (&old, slot (&old, old.length - keep + i)), width * sizeof (Cell));
       ring->head = 0;
       ring->length = keep;
+      block_release (old.block);
     }
 }
 

@@ -216,6 +216,48 @@ epoll_readd (WatchSource *self,
                 watch->fd, g_strerror (errno));
 }
 
+/* A watch whose callback runs leaves what polls it (the epoll set or its
+ * own source) when a nested loop finds it ready, until the callback
+ * returns: an empty event mask would still report a hang-up, and spin the
+ * nested loop. */
+static void
+park (WatchSource *self,
+      Watch       *watch)
+{
+  if (watch->parked)
+    return;
+  if (watch->own != NULL)
+    {
+      OwnSource *own = (OwnSource *) watch->own;
+
+      g_source_remove_unix_fd (watch->own, own->tag);
+      own->tag = NULL;
+    }
+  else
+    epoll_ctl (self->epfd, EPOLL_CTL_DEL, watch->fd, NULL);
+  watch->parked = TRUE;
+}
+
+/* Back where it was polled, once its callback has returned; FALSE if it
+ * was not parked. */
+static gboolean
+unpark (WatchSource *self,
+        Watch       *watch)
+{
+  if (!watch->parked)
+    return FALSE;
+  watch->parked = FALSE;
+  if (watch->own != NULL)
+    {
+      OwnSource *own = (OwnSource *) watch->own;
+
+      own->tag = g_source_add_unix_fd (watch->own, watch->fd, (GIOCondition) watch->events);
+    }
+  else
+    epoll_readd (self, watch);
+  return TRUE;
+}
+
 /* Runs a descriptor watch's callback, not re-entered meanwhile. Returns
  * the watch if it is still there (the callback may remove it, and
  * anything else; G_SOURCE_REMOVE removes it here). */
@@ -285,11 +327,7 @@ dispatch_one (WatchSource *self,
   /* Its callback runs the main loop that got here. */
   if (watch->running)
     {
-      if (!watch->parked)
-        {
-          epoll_ctl (self->epfd, EPOLL_CTL_DEL, watch->fd, NULL);
-          watch->parked = TRUE;
-        }
+      park (self, watch);
       return;
     }
 
@@ -301,14 +339,7 @@ dispatch_one (WatchSource *self,
     }
 
   watch = call_fd_func (self, watch, (GIOCondition) (events & CONDITION_BITS));
-  if (watch == NULL)
-    return;
-  if (watch->parked)
-    {
-      watch->parked = FALSE;
-      epoll_readd (self, watch);
-    }
-  else if (count_dispatch (watch))
+  if (watch != NULL && !unpark (self, watch) && count_dispatch (watch))
     promote (self, watch);
 }
 
@@ -324,17 +355,10 @@ own_source_dispatch (GSource     *source,
 
   g_assert (watch != NULL && watch->own == source);
 
-  /* Its callback runs the main loop that got here: out of the source
-   * until that returns (an empty event mask would still wake the nested
-   * loop on a hang-up, and spin it). */
+  /* Its callback runs the main loop that got here. */
   if (watch->running)
     {
-      if (!watch->parked)
-        {
-          g_source_remove_unix_fd (source, own->tag);
-          own->tag = NULL;
-          watch->parked = TRUE;
-        }
+      park (watch_source, watch);
       return G_SOURCE_CONTINUE;
     }
 
@@ -342,11 +366,8 @@ own_source_dispatch (GSource     *source,
   /* Removed, its source is destroyed with it: what this returns then
    * does not matter. */
   watch = call_fd_func (watch_source, watch, g_source_query_unix_fd (source, own->tag));
-  if (watch != NULL && watch->parked)
-    {
-      watch->parked = FALSE;
-      own->tag = g_source_add_unix_fd (source, watch->fd, (GIOCondition) watch->events);
-    }
+  if (watch != NULL)
+    unpark (watch_source, watch);
   return G_SOURCE_CONTINUE;
 }
 
