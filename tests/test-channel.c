@@ -1301,6 +1301,55 @@ test_bursts (Fixture       *f,
   g_ptr_array_unref (c.texts);
 }
 
+/* CohortWorker::message carries its direction as detail: a handler of
+ * "message::received" sees the echoes only, one of "message::sent" the
+ * sends only, a plain one both, in the order they happened. */
+typedef struct
+{
+  GString *received;
+  GString *sent;
+  GString *both;
+} Directions;
+
+static void
+direction_cb (CohortWorker        *worker,
+              const CohortMessage *message,
+              GString             *into)
+{
+  g_string_append_printf (into, "%s%s;", message->outgoing ? ">" : "<", message->json);
+}
+
+static void
+test_message_details (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  Directions d = { g_string_new (NULL), g_string_new (NULL), g_string_new (NULL) };
+  CohortWorker *worker;
+  gulong handlers[3];
+
+  cluster = start (f, "[Cluster echo]\nCommand=%s --channel-echo\n", f->worker);
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 1, 5000);
+  worker = cohort_cluster_lookup_worker (cluster, 0);
+  handlers[0] = g_signal_connect (worker, "message::received", G_CALLBACK (direction_cb), d.received);
+  handlers[1] = g_signal_connect (worker, "message::sent", G_CALLBACK (direction_cb), d.sent);
+  handlers[2] = g_signal_connect (worker, "message", G_CALLBACK (direction_cb), d.both);
+
+  send_json (worker, "1");
+  wait_messages_in (worker, cohort_worker_get_messages_in (worker) + 1, 5000);
+  send_json (worker, "[2]");
+  wait_messages_in (worker, cohort_worker_get_messages_in (worker) + 1, 5000);
+  for (guint i = 0; i < G_N_ELEMENTS (handlers); i++)
+    g_signal_handler_disconnect (worker, handlers[i]);
+
+  g_assert_cmpstr (d.received->str, ==, "<{\"echo\":1};<{\"echo\":[2]};");
+  g_assert_cmpstr (d.sent->str, ==, ">1;>[2];");
+  g_assert_cmpstr (d.both->str, ==, ">1;<{\"echo\":1};>[2];<{\"echo\":[2]};");
+  g_string_free (d.received, TRUE);
+  g_string_free (d.sent, TRUE);
+  g_string_free (d.both, TRUE);
+}
+
 /* The channel on its own, over a socketpair the test holds the other end
  * of: lines written in odd pieces and in one big write come out whole and
  * in order; and a peer that reads late still gets every send whole and in
@@ -1682,6 +1731,7 @@ main (int   argc,
   ADD ("/Cohort/Channel/worker-closes-channel", test_worker_closes_channel);
   ADD ("/Cohort/Channel/flood", test_flood);
   ADD ("/Cohort/Channel/bursts", test_bursts);
+  ADD ("/Cohort/Channel/message-details", test_message_details);
   ADD ("/Cohort/Channel/never-reads", test_never_reads);
   ADD ("/Cohort/Channel/refused-messages", test_refused_messages);
   ADD ("/Cohort/Channel/reload", test_reload);

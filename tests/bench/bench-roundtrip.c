@@ -280,7 +280,7 @@ run_cohort (const char *message_text,
   bytes_in_start = cohort_worker_get_bytes_in (worker);
   bad_start = cohort_worker_get_bad_messages (worker);
 
-  handler = g_signal_connect (worker, "message", G_CALLBACK (message_cb), &b);
+  handler = g_signal_connect (worker, "message::received", G_CALLBACK (message_cb), &b);
   b.phase_start = g_get_monotonic_time ();
   send_next (&b);
   bench_iterate_until (bench_done, &b,
