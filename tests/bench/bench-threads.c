@@ -27,6 +27,14 @@
  *                      (--order 2,1 for the other way round); the speed-up
  *                      is time(1)/time(2). Every sum is checked against
  *                      n(n-1)/2.
+ *     --peer raw       the same sums with bare pthreads and no Cohort: no
+ *                      GLib thread pool, no message, no main loop. 1 thread
+ *                      then 2 (or as --order says), each taking the next
+ *                      task from an atomic counter and running the very
+ *                      loop of Cohort's sum task (run_sum in
+ *                      src/core/cohort-task.c). Not a peer: the ceiling of
+ *                      this machine for this loop, in the same run, against
+ *                      which Cohort's speed-up is read.
  *
  * The task message is {"task":"sum","args":{"n":N}}, as Node's peer posts
  * it. One message object is sent again and again: the engine checks it
@@ -41,6 +49,7 @@
  *   {"peer":"cohort","worker":"messages","test":"speedup","tasks":K,
  *    "n":N,"order":"1,2","seconds_1":T1,"seconds_2":T2,"speedup":T1/T2,
  *    "cores_1":C1,"cores_2":C2,"runq_1":R1,"runq_2":R2}
+ *   {"peer":"raw","worker":"pthreads","test":"speedup", … the same}
  *
  * cpu_* is this whole process's user+system time over the window (every
  * thread: the pool's, the main loop's, the sampler's); cores_T is that
@@ -57,6 +66,7 @@
 #include "config.h"
 
 #include <locale.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +88,7 @@ static double   opt_warmup = 0.5;
 static gint     opt_tasks = 8;
 static gint64   opt_n = 200000000;
 static char    *opt_order = NULL;
+static char    *opt_peer = NULL;
 
 static GOptionEntry entries[] = {
   { "mode", 0, 0, G_OPTION_ARG_STRING, &opt_mode, "throughput (default) or speedup", "MODE" },
@@ -90,6 +101,7 @@ static GOptionEntry entries[] = {
   { "tasks", 0, 0, G_OPTION_ARG_INT, &opt_tasks, "speedup: tasks per pool (default 8)", "K" },
   { "n", 0, 0, G_OPTION_ARG_INT64, &opt_n, "speedup: the sum's n (default 200000000)", "N" },
   { "order", 0, 0, G_OPTION_ARG_STRING, &opt_order, "speedup: 1,2 (default) or 2,1", "ORDER" },
+  { "peer", 0, 0, G_OPTION_ARG_STRING, &opt_peer, "speedup: cohort (default) or raw (bare pthreads)", "PEER" },
   { NULL }
 };
 
@@ -496,28 +508,61 @@ run_throughput (void)
 
 /* ---- speed-up ----------------------------------------------------------- */
 
+/* --order as the thread counts of the two phases, 1 and 2 either way
+ * round; FALSE with a message on stderr. */
+static gboolean
+parse_order (int order[2])
+{
+  g_auto(GStrv) parts = g_strsplit (opt_order != NULL ? opt_order : "1,2", ",", -1);
+
+  if (g_strv_length (parts) != 2 ||
+      !((g_str_equal (parts[0], "1") && g_str_equal (parts[1], "2")) ||
+        (g_str_equal (parts[0], "2") && g_str_equal (parts[1], "1"))))
+    {
+      g_printerr ("bench-threads: --order is 1,2 or 2,1\n");
+      return FALSE;
+    }
+  order[0] = atoi (parts[0]);
+  order[1] = atoi (parts[1]);
+  return TRUE;
+}
+
+/* The speed-up line; SECONDS, CORES and RUNQ are indexed by threads (1, 2). */
+static void
+print_speedup (const char   *peer,
+               const char   *worker,
+               const int     order[2],
+               const double *seconds,
+               const double *cores,
+               const double *runq)
+{
+  char buf[7][G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_print ("{\"peer\":\"%s\",\"worker\":\"%s\",\"test\":\"speedup\",\"tasks\":%d,"
+           "\"n\":%" G_GINT64_FORMAT ",\"order\":\"%d,%d\",\"seconds_1\":%s,\"seconds_2\":%s,"
+           "\"speedup\":%s,\"cores_1\":%s,\"cores_2\":%s,\"runq_1\":%s,\"runq_2\":%s}\n",
+           peer, worker, opt_tasks, opt_n, order[0], order[1],
+           fmt (buf[0], "%.4f", seconds[1]), fmt (buf[1], "%.4f", seconds[2]),
+           fmt (buf[2], "%.3f", seconds[1] / seconds[2]),
+           fmt (buf[3], "%.3f", cores[1]), fmt (buf[4], "%.3f", cores[2]),
+           fmt (buf[5], "%.3f", runq[1]), fmt (buf[6], "%.3f", runq[2]));
+}
+
 static int
 run_speedup (void)
 {
   g_autofree char *profile_text = NULL;
   g_autoptr(CohortSupervisor) supervisor = NULL;
   g_autoptr(GError) error = NULL;
-  g_auto(GStrv) order = NULL;
-  char buf[7][G_ASCII_DTOSTR_BUF_SIZE];
+  int order[2];
   double seconds[3] = { 0 };
   double cores[3] = { 0 };
   double runq[3] = { 0 };
   JsonNode *task;
   int status = 0;
 
-  order = g_strsplit (opt_order != NULL ? opt_order : "1,2", ",", -1);
-  if (g_strv_length (order) != 2 ||
-      !((g_str_equal (order[0], "1") && g_str_equal (order[1], "2")) ||
-        (g_str_equal (order[0], "2") && g_str_equal (order[1], "1"))))
-    {
-      g_printerr ("bench-threads: --order is 1,2 or 2,1\n");
-      return 2;
-    }
+  if (!parse_order (order))
+    return 2;
 
   profile_text = g_strdup_printf ("[Profile]\nName=Bench\n\n"
                                   "[Cluster t1]\nKind=threads\nTask=sum\nThreads=1\n"
@@ -538,7 +583,7 @@ run_speedup (void)
 
   for (guint k = 0; k < 2 && status == 0; k++)
     {
-      int threads = atoi (order[k]);
+      int threads = order[k];
       g_autofree char *name = g_strdup_printf ("t%d", threads);
       Run run = { 0 };
       GArray *handlers;
@@ -575,16 +620,137 @@ run_speedup (void)
   json_node_unref (task);
 
   if (status == 0)
-    g_print ("{\"peer\":\"cohort\",\"worker\":\"messages\",\"test\":\"speedup\",\"tasks\":%d,"
-             "\"n\":%" G_GINT64_FORMAT ",\"order\":\"%s,%s\",\"seconds_1\":%s,\"seconds_2\":%s,"
-             "\"speedup\":%s,\"cores_1\":%s,\"cores_2\":%s,\"runq_1\":%s,\"runq_2\":%s}\n",
-             opt_tasks, opt_n, order[0], order[1],
-             fmt (buf[0], "%.4f", seconds[1]), fmt (buf[1], "%.4f", seconds[2]),
-             fmt (buf[2], "%.3f", seconds[1] / seconds[2]),
-             fmt (buf[3], "%.3f", cores[1]), fmt (buf[4], "%.3f", cores[2]),
-             fmt (buf[5], "%.3f", runq[1]), fmt (buf[6], "%.3f", runq[2]));
+    print_speedup ("cohort", "messages", order, seconds, cores, runq);
 
   bench_stop_supervisor ("bench-threads", supervisor);
+  return status;
+}
+
+/* ---- speed-up, bare pthreads -------------------------------------------- */
+
+/* run_sum's slice and empty asm (src/core/cohort-task.c), copied as they
+ * are: the same C gives the same inner loop, so that raw measures the
+ * machine with Cohort's loop and nothing else. */
+#define SUM_SLICE (G_GUINT64_CONSTANT (1) << 20)
+#if defined(__GNUC__) || defined(__clang__)
+# define OPAQUE(x) __asm__ ("" : "+r" (x))
+#else
+# define OPAQUE(x) ((void) 0)
+#endif
+
+typedef struct
+{
+  guint64           n;
+  gint              tasks;
+  gint              next;       /* the next task to take (atomic) */
+  gint              wrong;      /* sums other than n(n-1)/2 (atomic) */
+  pthread_barrier_t start;      /* the threads and the main thread */
+  pthread_barrier_t done;
+  pthread_barrier_t leave;
+} RawRun;
+
+/* run_sum without its stop check and progress between slices (a few loads
+ * and stores every million iterations). Not inlined, so that n is a value
+ * the compiler does not know here either, and the loop can be told apart
+ * in a disassembly. */
+static G_GNUC_NO_INLINE guint64
+raw_sum (guint64 n)
+{
+  guint64 sum = 0;
+  guint64 i = 0;
+
+  while (i < n)
+    {
+      guint64 end = MIN (n, i + SUM_SLICE);
+
+      for (; i < end; i++)
+        {
+          sum += i;
+          OPAQUE (sum);
+        }
+    }
+  return sum;
+}
+
+static void *
+raw_thread (void *data)
+{
+  RawRun *run = data;
+  guint64 expected = run->n * (run->n - 1) / 2;
+
+  /* Started before the clock, as a cluster's threads are. */
+  pthread_barrier_wait (&run->start);
+  while (g_atomic_int_add (&run->next, 1) < run->tasks)
+    if (raw_sum (run->n) != expected)
+      g_atomic_int_inc (&run->wrong);
+  pthread_barrier_wait (&run->done);
+  /* Alive until the phase is measured: an exited thread leaves
+   * /proc/self/task, and takes its runq time with it. */
+  pthread_barrier_wait (&run->leave);
+  return NULL;
+}
+
+static int
+run_speedup_raw (void)
+{
+  int order[2];
+  double seconds[3] = { 0 };
+  double cores[3] = { 0 };
+  double runq[3] = { 0 };
+  int status = 0;
+
+  if (!parse_order (order))
+    return 2;
+
+  for (guint k = 0; k < 2 && status == 0; k++)
+    {
+      int threads = order[k];
+      RawRun run = { 0 };
+      pthread_t ids[2];
+      gint64 start;
+      double cpu_start;
+      double runq_start;
+      int err;
+
+      run.n = (guint64) opt_n;
+      run.tasks = opt_tasks;
+      pthread_barrier_init (&run.start, NULL, threads + 1);
+      pthread_barrier_init (&run.done, NULL, threads + 1);
+      pthread_barrier_init (&run.leave, NULL, threads + 1);
+      for (int i = 0; i < threads; i++)
+        if ((err = pthread_create (&ids[i], NULL, raw_thread, &run)) != 0)
+          {
+            /* Returning from main ends the threads already waiting. */
+            g_printerr ("bench-threads: pthread_create: %s\n", g_strerror (err));
+            return 1;
+          }
+
+      start = g_get_monotonic_time ();
+      cpu_start = bench_cpu_seconds ();
+      runq_start = runq_seconds ();
+      pthread_barrier_wait (&run.start);
+      pthread_barrier_wait (&run.done);
+      seconds[threads] = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+      cores[threads] = (bench_cpu_seconds () - cpu_start) / seconds[threads];
+      runq[threads] = (runq_seconds () - runq_start) / seconds[threads];
+      pthread_barrier_wait (&run.leave);
+
+      for (int i = 0; i < threads; i++)
+        pthread_join (ids[i], NULL);
+      pthread_barrier_destroy (&run.start);
+      pthread_barrier_destroy (&run.done);
+      pthread_barrier_destroy (&run.leave);
+
+      if (run.wrong > 0)
+        {
+          g_printerr ("bench-threads: raw, %d thread(s): %d of %d sums not %" G_GUINT64_FORMAT "\n",
+                      threads, run.wrong, opt_tasks, run.n * (run.n - 1) / 2);
+          status = 1;
+        }
+    }
+
+  if (status == 0)
+    print_speedup ("raw", "pthreads", order, seconds, cores, runq);
   return status;
 }
 
@@ -618,10 +784,19 @@ main (int    argc,
       return 2;
     }
 
+  if (opt_peer == NULL)
+    opt_peer = g_strdup ("cohort");
+  if (!g_str_equal (opt_peer, "cohort") &&
+      !(g_str_equal (opt_peer, "raw") && g_str_equal (opt_mode, "speedup")))
+    {
+      g_printerr ("bench-threads: --peer is cohort, or raw with --mode speedup, not %s\n", opt_peer);
+      return 2;
+    }
+
   if (g_str_equal (opt_mode, "throughput"))
     return run_throughput ();
   if (g_str_equal (opt_mode, "speedup"))
-    return run_speedup ();
+    return g_str_equal (opt_peer, "raw") ? run_speedup_raw () : run_speedup ();
   g_printerr ("bench-threads: --mode is throughput or speedup, not %s\n", opt_mode);
   return 2;
 }
