@@ -353,7 +353,7 @@ connect_workers (CohortCluster *cluster,
   for (guint i = 0; i < g_list_model_get_n_items (workers); i++)
     {
       g_autoptr(CohortWorker) worker = g_list_model_get_item (workers, i);
-      gulong id = g_signal_connect (worker, "message", G_CALLBACK (message_cb), run);
+      gulong id = g_signal_connect (worker, "message::received", G_CALLBACK (message_cb), run);
 
       g_array_append_val (handlers, id);
     }
