@@ -1107,8 +1107,19 @@ _cohort_worker_received (CohortWorker *self,
 {
   CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
 
+  g_autoptr(CohortWorker) hold = NULL;
+
   priv->messages_in++;
   priv->bytes_in += bytes + 1;
+  /* A handler of the message may drop the last reference to the worker:
+   * the emission is the last thing done with it, or a reference is held
+   * (only while it starts, so not for every message). */
+  if (priv->state != COHORT_WORKER_STATE_STARTING)
+    {
+      record_message (self, FALSE, text, bytes);
+      return;
+    }
+  hold = g_object_ref (self);
   record_message (self, FALSE, text, bytes);
 
   /* "ready" is the handshake; without one, any message shows that the
@@ -1173,11 +1184,16 @@ cohort_worker_send (CohortWorker  *self,
                     GError       **error)
 {
   CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+  g_autoptr(CohortWorker) hold = NULL;
   GString *json;
   gboolean sent;
 
   g_return_val_if_fail (COHORT_IS_WORKER (self), FALSE);
   g_return_val_if_fail (message != NULL, FALSE);
+
+  /* The send buffer is put back after the "message" emission, whose
+   * handler may drop the last reference to the worker. */
+  hold = g_object_ref (self);
 
   /* The buffer of the last send, unless a handler of this one is
    * sending (then it is in use). Serializing first also tells Node's
