@@ -6,8 +6,9 @@
  * the slower pace when nobody watches; the CSV export; at the default
  * pace of one tick a second, a busy and an idle worker; resident memory
  * as /proc/PID/statm counts it; no figures from a process that took an
- * exited worker's pid; and no descriptor left open after workers come
- * and go. Bounds are wide: the machine is shared. */
+ * exited worker's pid; a worker restarted or replaced between two ticks
+ * read as it is now; and no descriptor left open after workers come and
+ * go. Bounds are wide: the machine is shared. */
 
 #include "config.h"
 
@@ -701,6 +702,151 @@ test_pid_reuse (Fixture       *f,
   g_assert_cmpint (waitpid (other, &status, 0), ==, other);
 }
 
+/* A new process for worker @data (not the pid it had when the wait
+ * began), online. */
+typedef struct
+{
+  CohortCluster *cluster;
+  GPid           old;
+} NewPid;
+
+static gboolean
+online_under_new_pid (gpointer data)
+{
+  NewPid *w = data;
+  CohortWorker *worker = cohort_cluster_lookup_worker (w->cluster, 0);
+
+  return cohort_worker_get_state (worker) == COHORT_WORKER_STATE_ONLINE &&
+         cohort_test_worker_pid (w->cluster, 0) != w->old;
+}
+
+typedef struct
+{
+  gboolean  done;
+  guint     replaced;
+  GError   *error;
+} Reload;
+
+static void
+reload_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  Reload *r = data;
+
+  cohort_cluster_reload_finish (COHORT_CLUSTER (source), result, &r->replaced, &r->error);
+  r->done = TRUE;
+}
+
+static gboolean
+reload_done (gpointer data)
+{
+  return ((Reload *) data)->done;
+}
+
+/* Slot @id's last figures are those of the process the worker now runs:
+ * its memory as statm counts it (reading a process that is gone would
+ * leave a gap). */
+static void
+assert_reads_current (CohortSampler *s,
+                      CohortCluster *cluster,
+                      guint          id)
+{
+  GPid pid = cohort_test_worker_pid (cluster, id);
+  double rss = last (s, "web", id, COHORT_METRIC_RSS);
+
+  g_test_message ("worker %u, pid %d: rss read %.0f, statm %" G_GUINT64_FORMAT,
+                  id, pid, rss, statm_rss (pid));
+  g_assert_false (isnan (rss));
+  g_assert_cmpfloat (fabs (rss - (double) statm_rss (pid)), <=, 256 * 1024);
+}
+
+/* Messages out in the last interval of slot @id, from the rate. */
+static double
+last_messages_out (CohortSampler *s,
+                   guint          id)
+{
+  CohortSeries *rate = cohort_sampler_get_series (s, "web", id, COHORT_METRIC_MESSAGES_OUT);
+  guint n = cohort_series_get_length (rate);
+
+  g_assert_cmpuint (n, >=, 2);
+  return cohort_series_get_last (rate) *
+         (cohort_series_get_time (rate, n - 1) - cohort_series_get_time (rate, n - 2)) / (double) G_USEC_PER_SEC;
+}
+
+static void
+send_pings (CohortWorker *worker,
+            guint         n)
+{
+  g_autoptr(JsonNode) ping = json_from_string ("\"ping\"", NULL);
+
+  for (guint i = 0; i < n; i++)
+    g_assert_true (cohort_worker_send (worker, ping, NULL));
+}
+
+/* A tick notes what it needs of the workers and reads them again only
+ * when something changed: a worker restarted under a new pid, and one
+ * replaced by a reload (a new worker object taking over the slot), each
+ * between two ticks, are read as they are now at the next tick, and the
+ * message rates count what the slot's current worker was sent. */
+static void
+test_replaced_between_ticks (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(CohortCluster) cluster = NULL;
+  CohortSampler *s;
+  NewPid wait;
+  Reload r = { 0 };
+
+  cluster = start (f, "[Cluster web]\nCommand=%s --channel-echo\nInstances=2\n"
+                   "RestartDelay=0\nStopMessage=\n", f->worker);
+  cohort_test_wait_state (cluster, COHORT_WORKER_STATE_ONLINE, 2, 5000);
+  s = sampler (f);
+  /* Only the ticks taken here; each first one after a start waits for
+   * the new processes to be done loading (their memory settled). */
+  cohort_sampler_set_interval (s, 10000);
+  cohort_test_sleep (500);
+  cohort_sampler_sample_now (s);
+  cohort_sampler_sample_now (s);
+  assert_reads_current (s, cluster, 0);
+  assert_reads_current (s, cluster, 1);
+
+  /* Killed, and back in the same worker object under another pid. */
+  wait.cluster = cluster;
+  wait.old = cohort_test_worker_pid (cluster, 0);
+  kill (wait.old, SIGKILL);
+  g_assert_true (cohort_test_wait_until (online_under_new_pid, &wait, 10000));
+  cohort_test_sleep (500);
+  cohort_sampler_sample_now (s);
+  assert_reads_current (s, cluster, 0);
+  cohort_test_sleep (100);
+  cohort_sampler_sample_now (s);
+  g_assert_false (isnan (last (s, "web", 0, COHORT_METRIC_CPU)));
+
+  /* Replaced by a reload: new worker objects, new pids. */
+  send_pings (cohort_cluster_lookup_worker (cluster, 0), 10);
+  cohort_sampler_sample_now (s);
+  wait.old = cohort_test_worker_pid (cluster, 0);
+  cohort_cluster_reload_async (cluster, NULL, reload_cb, &r);
+  g_assert_true (cohort_test_wait_until (reload_done, &r, 20000));
+  g_assert_no_error (r.error);
+  g_assert_cmpuint (r.replaced, ==, 2);
+  g_assert_cmpint (cohort_test_worker_pid (cluster, 0), !=, wait.old);
+  cohort_test_sleep (500);
+  cohort_sampler_sample_now (s);
+  assert_reads_current (s, cluster, 0);
+  assert_reads_current (s, cluster, 1);
+
+  /* The replacement's messages are the slot's. */
+  cohort_test_sleep (100);
+  send_pings (cohort_cluster_lookup_worker (cluster, 0), 5);
+  cohort_test_sleep (100);
+  cohort_sampler_sample_now (s);
+  g_test_message ("messages out in the last interval: %.2f (sent 5)", last_messages_out (s, 0));
+  g_assert_cmpfloat (fabs (last_messages_out (s, 0) - 5), <, 0.5);
+  g_assert_cmpfloat (fabs (last_messages_out (s, 1)), <, 0.5);
+}
+
 static void
 test_no_fd_leak (Fixture       *f,
                  gconstpointer  data)
@@ -770,6 +916,7 @@ main (int   argc,
   g_test_add ("/Cohort/Metrics/cpu-each-second", Fixture, GUINT_TO_POINTER (1000),
               fixture_setup, test_cpu, fixture_teardown);
   ADD ("/Cohort/Metrics/pid-reuse", test_pid_reuse);
+  ADD ("/Cohort/Metrics/replaced-between-ticks", test_replaced_between_ticks);
   ADD ("/Cohort/Metrics/no-fd-leak", test_no_fd_leak);
 
   return g_test_run ();

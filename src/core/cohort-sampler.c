@@ -21,6 +21,15 @@
  * /proc/PID/stat, parsed by hand. No libgtop: its calls reopen several
  * files each.
  *
+ * What a tick needs of a worker object but its message counters (its pid,
+ * whether it runs, whether it speaks for its slot) is noted in an array
+ * per cluster, beside the slots, only when clusters, workers or their
+ * states change (note_workers()); a tick then walks that array, reads 32
+ * bytes of each worker object and asks nothing of list models, specs,
+ * names or the type system. On a virtual machine whose caches and TLB go
+ * cold within the idle second, every cache line and page a tick touches,
+ * of code or data, is paid for again at each tick.
+ *
  * Pid reuse: a worker's pid is read only while the reaper still tracks it
  * (an unreaped child, whose pid the kernel gives to no one else); a
  * descendant's descriptors stay tied to the process they were opened
@@ -394,15 +403,33 @@ proc_read_children (Proc     *proc,
 
 /* The main thread */
 
+/* What an idle tick reads and writes of a slot comes first, together. */
 typedef struct
 {
   CohortSeries *series[COHORT_N_METRICS];
   Proc          proc;           /* the worker's process; for a thread, only its CpuMark (ns) */
-  GHashTable   *descendants;    /* pid → Proc; NULL when it has none */
   guint64       counters[4];    /* messages and bytes, in and out */
   gint64        counters_mono;
-  GPtrArray    *children;       /* CohortProcessSample, the last sample */
+  GHashTable   *descendants;    /* pid → Proc; NULL when it has none */
+  GPtrArray    *children;       /* CohortProcessSample, the last sample; empty while
+                                 * descendants is NULL */
 } Slot;
+
+/* What a tick needs of a worker but its counters, noted when the workers
+ * or their states change (not at every tick), side by side for a
+ * cluster's workers: an idle tick reads these, its slots and one cache
+ * line of each worker object. */
+typedef struct
+{
+  CohortWorker *worker;         /* borrowed: the entries are made again whenever
+                                 * the cluster's workers change */
+  Slot         *slot;           /* NULL: the worker does not speak for a slot (a
+                                 * reload's replacement not yet online, or a
+                                 * worker retiring from its slot) */
+  GPid          pid;            /* a process worker's */
+  guint8        running;
+  guint8        thread;         /* a thread worker */
+} Entry;
 
 typedef struct
 {
@@ -415,6 +442,10 @@ typedef struct
   /* Series made for slots still to come, COHORT_N_METRICS a slot, the
    * next slot's at the end (see take_series()). */
   GPtrArray    *spare;
+  /* Noted by note_workers(), valid while the sampler's layout holds. */
+  CohortCluster *cluster;       /* borrowed */
+  gboolean      threads;
+  GArray       *entries;        /* Entry, one per worker of the cluster, in its order */
 } ClusterState;
 
 struct _CohortSampler
@@ -430,6 +461,15 @@ struct _CohortSampler
 
   GHashTable       *slots;       /* "cluster/id" → Slot */
   guint             generation;  /* of the slots: changes when some are removed or renamed */
+  /* The clusters' states in the supervisor's order, with their entries,
+   * as noted (note_workers()) when the layout last changed: clusters or
+   * workers added or removed, a cluster renamed, a worker's pid, state,
+   * incoming or retiring flag changed, slots removed or renamed. */
+  GPtrArray        *walk;        /* ClusterState, borrowed */
+  guint             layout;      /* changes with any of those but the workers' flags */
+  guint             noted_layout;
+  guint             noted_changes;   /* _cohort_worker_get_sample_changes() then */
+  gboolean          noted;
   GHashTable       *clusters;    /* cluster name → ClusterState */
   GHashTable       *tasks;       /* thread cluster name → CohortSeries *[COHORT_N_TASK_METRICS] */
   CohortSeries     *self_series[COHORT_N_SELF_METRICS];
@@ -514,6 +554,7 @@ cluster_state_free (gpointer data)
     cohort_series_unref (state->totals[i]);
   g_ptr_array_unref (state->slots);
   g_ptr_array_unref (state->spare);
+  g_array_unref (state->entries);
   g_free (state);
 }
 
@@ -592,6 +633,7 @@ lookup_cluster (CohortSampler *self,
       cohort_series_new_columns (capacity (self), COHORT_N_METRICS, state->totals);
       state->slots = g_ptr_array_new ();
       state->spare = g_ptr_array_new_with_free_func ((GDestroyNotify) cohort_series_unref);
+      state->entries = g_array_new (FALSE, TRUE, sizeof (Entry));
       state->generation = self->generation;
       g_hash_table_insert (self->clusters, g_strdup (cluster), state);
     }
@@ -806,7 +848,9 @@ sample_process (CohortSampler *self,
    * or reaped a child: unless it has descendants to read, nothing is. */
   if (full || slot->descendants != NULL)
     sample_tree (self, slot, mono, &tree_cpu, &tree_rss);
-  if (slot->children->len > 0)
+  /* Without descendants there are no children (and their array, memory
+   * of its own, is not read). */
+  if (slot->descendants != NULL && slot->children->len > 0)
     {
       values[COHORT_METRIC_TREE_CPU] = tree_cpu;
       values[COHORT_METRIC_TREE_RSS] = tree_rss;
@@ -816,31 +860,27 @@ sample_process (CohortSampler *self,
 /* One worker's figures, read now, pushed into its slot's series. */
 static void
 sample_worker (CohortSampler *self,
-               Slot          *slot,
-               CohortWorker  *worker,
+               const Entry   *entry,
                gint64         mono,
                gint64         wall,
                double        *values)
 {
+  Slot *slot = entry->slot;
   guint64 counters[4];
   double dt;
 
   for (guint i = 0; i < COHORT_N_METRICS; i++)
     values[i] = NAN;
 
-  counters[0] = cohort_worker_get_messages_in (worker);
-  counters[1] = cohort_worker_get_messages_out (worker);
-  counters[2] = cohort_worker_get_bytes_in (worker);
-  counters[3] = cohort_worker_get_bytes_out (worker);
+  _cohort_worker_peek_counters (entry->worker, counters);
 
-  if (cohort_worker_is_running (worker))
+  if (entry->running)
     {
-      if (COHORT_IS_PROCESS_WORKER (worker))
-        sample_process (self, slot, cohort_process_worker_get_pid (COHORT_PROCESS_WORKER (worker)),
-                        mono, values);
-      else if (COHORT_IS_THREAD_WORKER (worker))
+      if (!entry->thread)
+        sample_process (self, slot, entry->pid, mono, values);
+      else
         {
-          CohortThreadWorker *thread = COHORT_THREAD_WORKER (worker);
+          CohortThreadWorker *thread = COHORT_THREAD_WORKER (entry->worker);
           gint64 ns = cohort_thread_worker_get_cpu_time (thread);
           Reading reading = { 0 };
 
@@ -893,41 +933,88 @@ release_unsampled (CohortSampler *self,
     }
 }
 
+/* Notes each cluster's state and, for each of its workers, what a tick
+ * needs of it (its slot made if it has none yet), so that the ticks until
+ * the next change read no worker object but its counters, and no list
+ * model, spec or name. */
+static void
+note_workers (CohortSampler *self)
+{
+  GListModel *clusters = cohort_supervisor_get_clusters (self->supervisor);
+  guint n_clusters = g_list_model_get_n_items (clusters);
+
+  g_ptr_array_set_size (self->walk, 0);
+  for (guint i = 0; i < n_clusters; i++)
+    {
+      g_autoptr(CohortCluster) cluster = g_list_model_get_item (clusters, i);
+      guint n_workers;
+      CohortWorker * const *workers = _cohort_cluster_peek_workers (cluster, &n_workers);
+      const char *name = cohort_cluster_get_name (cluster);
+      ClusterState *state = lookup_cluster (self, name, TRUE);
+
+      state->cluster = cluster;
+      state->threads = cohort_cluster_get_spec (cluster)->kind == COHORT_CLUSTER_KIND_THREADS;
+      g_array_set_size (state->entries, n_workers);
+      for (guint j = 0; j < n_workers; j++)
+        {
+          CohortWorker *worker = workers[j];
+          Entry *entry = &g_array_index (state->entries, Entry, j);
+
+          entry->worker = worker;
+          entry->running = cohort_worker_is_running (worker);
+          entry->thread = COHORT_IS_THREAD_WORKER (worker);
+          entry->pid = COHORT_IS_PROCESS_WORKER (worker)
+                         ? cohort_process_worker_get_pid (COHORT_PROCESS_WORKER (worker)) : 0;
+          /* A reload's replacement is sampled once it owns the slot, and a
+           * worker retiring from a slot no longer speaks for it. */
+          entry->slot = _cohort_worker_get_incoming (worker) || _cohort_worker_get_retiring (worker)
+                          ? NULL
+                          : cluster_slot (self, state, name, cohort_worker_get_id (worker), n_workers - j);
+        }
+      g_ptr_array_add (self->walk, state);
+    }
+  self->noted_layout = self->layout;
+  self->noted_changes = _cohort_worker_get_sample_changes ();
+  self->noted = TRUE;
+}
+
+/* Something a tick notes of the clusters or workers changed. */
+static void
+layout_changed (CohortSampler *self)
+{
+  self->layout++;
+}
+
 static void
 sample (CohortSampler *self)
 {
   gint64 mono = g_get_monotonic_time ();
   gint64 wall = g_get_real_time ();
-  GListModel *clusters = cohort_supervisor_get_clusters (self->supervisor);
-  guint n_clusters = g_list_model_get_n_items (clusters);
   guint n_sampled = 0;
   double task_cpu = 0;
   Reading reading;
   gboolean full;
 
   self->tick++;
-  for (guint i = 0; i < n_clusters; i++)
+  if (!self->noted || self->noted_layout != self->layout ||
+      self->noted_changes != _cohort_worker_get_sample_changes ())
+    note_workers (self);
+  for (guint i = 0; i < self->walk->len; i++)
     {
-      g_autoptr(CohortCluster) cluster = g_list_model_get_item (clusters, i);
-      gboolean threads = cohort_cluster_get_spec (cluster)->kind == COHORT_CLUSTER_KIND_THREADS;
-      guint n_workers;
-      CohortWorker * const *workers = _cohort_cluster_peek_workers (cluster, &n_workers);
-      const char *name = cohort_cluster_get_name (cluster);
-      ClusterState *state = lookup_cluster (self, name, TRUE);
+      ClusterState *state = g_ptr_array_index (self->walk, i);
+      gboolean threads = state->threads;
+      const Entry *entries = (const Entry *) (gpointer) state->entries->data;
+      guint n_entries = state->entries->len;
       double sums[COHORT_N_METRICS] = { 0 };
       guint counted[COHORT_N_METRICS] = { 0 };
 
-      for (guint j = 0; j < n_workers; j++)
+      for (guint j = 0; j < n_entries; j++)
         {
-          CohortWorker *worker = workers[j];
           double values[COHORT_N_METRICS];
 
-          /* A reload's replacement is sampled once it owns the slot, and a
-           * worker retiring from a slot no longer speaks for it. */
-          if (_cohort_worker_get_incoming (worker) || _cohort_worker_get_retiring (worker))
+          if (entries[j].slot == NULL)
             continue;
-          sample_worker (self, cluster_slot (self, state, name, cohort_worker_get_id (worker), n_workers - j),
-                         worker, mono, wall, values);
+          sample_worker (self, &entries[j], mono, wall, values);
           n_sampled++;
           if (threads && !isnan (values[COHORT_METRIC_CPU]))
             task_cpu += values[COHORT_METRIC_CPU];
@@ -942,7 +1029,7 @@ sample (CohortSampler *self)
         sums[m] = counted[m] > 0 ? sums[m] : NAN;
       cohort_series_push_row (state->totals[0], wall, sums);
       if (threads)
-        sample_tasks (self, cluster, wall);
+        sample_tasks (self, state->cluster, wall);
     }
   release_unsampled (self, n_sampled);
 
@@ -1057,11 +1144,15 @@ workers_changed_cb (GListModel    *workers,
                     guint          added,
                     CohortSampler *self)
 {
+  layout_changed (self);
   for (guint i = position; i < position + added; i++)
     {
       g_autoptr(CohortWorker) worker = g_list_model_get_item (workers, i);
 
       g_signal_connect_object (worker, "notify::restarts", G_CALLBACK (restarts_cb), self, 0);
+      if (COHORT_IS_PROCESS_WORKER (worker))
+        g_signal_connect_object (worker, "notify::pid", G_CALLBACK (layout_changed),
+                                 self, G_CONNECT_SWAPPED);
     }
 }
 
@@ -1072,12 +1163,17 @@ clusters_changed_cb (GListModel    *clusters,
                      guint          added,
                      CohortSampler *self)
 {
+  layout_changed (self);
   for (guint i = position; i < position + added; i++)
     {
       g_autoptr(CohortCluster) cluster = g_list_model_get_item (clusters, i);
       GListModel *workers = cohort_cluster_get_workers (cluster);
 
       g_signal_connect_object (cluster, "event", G_CALLBACK (cluster_event_cb), self, 0);
+      g_signal_connect_object (cluster, "notify::name", G_CALLBACK (layout_changed),
+                               self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (cluster, "notify::spec", G_CALLBACK (layout_changed),
+                               self, G_CONNECT_SWAPPED);
       g_signal_connect_object (workers, "items-changed", G_CALLBACK (workers_changed_cb), self, 0);
       workers_changed_cb (workers, 0, 0, g_list_model_get_n_items (workers), self);
     }
@@ -1101,6 +1197,7 @@ cohort_sampler_finalize (GObject *object)
 {
   CohortSampler *self = (CohortSampler *) object;
 
+  g_ptr_array_unref (self->walk);
   g_hash_table_unref (self->slots);
   g_hash_table_unref (self->clusters);
   g_hash_table_unref (self->tasks);
@@ -1143,6 +1240,7 @@ cohort_sampler_init (CohortSampler *self)
   self->watched = TRUE;
   self->slots = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, slot_free);
   self->clusters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, cluster_state_free);
+  self->walk = g_ptr_array_new ();
   self->tasks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, task_series_free);
   for (guint i = 0; i < COHORT_N_SELF_METRICS; i++)
     self->self_series[i] = cohort_series_new (capacity (self));
@@ -1415,6 +1513,7 @@ cohort_sampler_rename_cluster (CohortSampler *self,
     return;
   cohort_sampler_forget_cluster (self, new_name);
   self->generation++;
+  layout_changed (self);
 
   g_hash_table_iter_init (&iter, self->slots);
   while (g_hash_table_iter_next (&iter, &key, &value))
@@ -1476,6 +1575,7 @@ cohort_sampler_forget_cluster (CohortSampler *self,
       g_hash_table_iter_remove (&iter);
   g_hash_table_remove (self->clusters, name);
   self->generation++;
+  layout_changed (self);
   g_hash_table_remove (self->tasks, name);
   for (l = self->events.head; l != NULL;)
     {

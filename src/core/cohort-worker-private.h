@@ -44,6 +44,9 @@ void _cohort_worker_inherit       (CohortWorker       *self,
 void _cohort_worker_set_incoming  (CohortWorker       *self,
                                    gboolean            incoming);
 gboolean _cohort_worker_get_incoming (CohortWorker    *self);
+guint _cohort_worker_get_sample_changes (void);
+void _cohort_worker_peek_counters (CohortWorker       *self,
+                                   guint64             counters[4]);
 void _cohort_worker_set_spec      (CohortWorker       *self,
                                    CohortClusterSpec  *spec);
 

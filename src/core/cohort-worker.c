@@ -109,6 +109,10 @@ static guint signals[N_SIGNALS];
 static GQuark quark_received;
 static GQuark quark_sent;
 
+/* Changes of what a sampler's tick reads of a worker besides its
+ * counters: any worker's state, incoming or retiring flag. */
+static guint sample_changes;
+
 void
 cohort_output_line_free (CohortOutputLine *line)
 {
@@ -127,6 +131,7 @@ set_state (CohortWorker      *self,
   if (priv->state == state)
     return;
   priv->state = state;
+  sample_changes++;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
 
@@ -886,6 +891,7 @@ _cohort_worker_set_retiring (CohortWorker *self,
   CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
 
   priv->retiring = retiring;
+  sample_changes++;
 }
 
 gboolean
@@ -1390,6 +1396,7 @@ _cohort_worker_set_incoming (CohortWorker *self,
   CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
 
   priv->incoming = incoming;
+  sample_changes++;
 }
 
 gboolean
@@ -1398,6 +1405,29 @@ _cohort_worker_get_incoming (CohortWorker *self)
   CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
 
   return priv->incoming;
+}
+
+/* How many times any worker's state, incoming or retiring flag has
+ * changed: while it stays the same, what a sampler noted of them holds. */
+guint
+_cohort_worker_get_sample_changes (void)
+{
+  return sample_changes;
+}
+
+/* Messages and bytes in and out, in that order: all that a sampler's
+ * tick reads of a worker object (32 bytes side by side), with no type
+ * check. */
+void
+_cohort_worker_peek_counters (CohortWorker *self,
+                              guint64       counters[4])
+{
+  CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
+
+  counters[0] = priv->messages_in;
+  counters[1] = priv->messages_out;
+  counters[2] = priv->bytes_in;
+  counters[3] = priv->bytes_out;
 }
 
 /* The cluster's spec was edited. The restart policy, the stop ladder, the
