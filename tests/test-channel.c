@@ -8,7 +8,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
 #include <glib/gstdio.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -1403,6 +1406,59 @@ texts_reached (gpointer data)
   return w->texts->len >= w->count;
 }
 
+/* Descriptors passed with a message (Node sends a handle so) are not
+ * kept: the message arrives whole, the next one too, and once the test
+ * closes its own copy of a pipe's write end, none is left in this process
+ * (the read end sees end of file). */
+static void
+test_channel_passed_fds (void)
+{
+  g_autoptr(CohortChannel) channel = NULL;
+  g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+  static const char first[] = "{\"with\":\"fds\"}\n";
+  static const char second[] = "{\"after\":1}\n";
+  TextsWait wait = { texts, 2 };
+  char control[CMSG_SPACE (sizeof (int) * 3)] = { 0 };
+  struct iovec iov = { (char *) first, sizeof first - 1 };
+  struct msghdr msg = { 0 };
+  struct cmsghdr *c;
+  struct pollfd hup;
+  int fds[3];
+  int pipe_fds[2];
+  int pair[2];
+  char byte;
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), ==, 0);
+  g_assert_true (g_unix_open_pipe (pipe_fds, FD_CLOEXEC, NULL));
+  channel = cohort_channel_new (pair[0], &texts_handler, texts);
+
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    fds[i] = pipe_fds[1];
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  c = CMSG_FIRSTHDR (&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN (sizeof fds);
+  memcpy (CMSG_DATA (c), fds, sizeof fds);
+  g_assert_cmpint (sendmsg (pair[1], &msg, 0), ==, (gssize) sizeof first - 1);
+  write_all (pair[1], second, sizeof second - 1);
+  close (pipe_fds[1]);
+
+  g_assert_true (cohort_test_wait_until (texts_reached, &wait, 10000));
+  g_assert_cmpuint (texts->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (texts, 0), ==, "{\"with\":\"fds\"}");
+  g_assert_cmpstr (g_ptr_array_index (texts, 1), ==, "{\"after\":1}");
+
+  hup = (struct pollfd) { pipe_fds[0], POLLIN, 0 };
+  g_assert_cmpint (poll (&hup, 1, 5000), ==, 1);
+  g_assert_cmpint (read (pipe_fds[0], &byte, 1), ==, 0);
+  close (pipe_fds[0]);
+  close (pair[1]);
+}
+
 static void
 test_channel_pieces (void)
 {
@@ -1741,6 +1797,7 @@ main (int   argc,
   ADD ("/Cohort/Channel/reload-under-load", test_reload_under_load);
 
   g_test_add_func ("/Cohort/Channel/pieces", test_channel_pieces);
+  g_test_add_func ("/Cohort/Channel/passed-fds", test_channel_passed_fds);
   g_test_add_func ("/Cohort/Channel/framing", test_channel_framing);
   g_test_add_func ("/Cohort/Channel/nested-read", test_channel_nested_read);
   ADD ("/Cohort/Channel/exit-in-nested-loop", test_exit_in_nested_loop);

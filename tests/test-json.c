@@ -145,8 +145,8 @@ test_validate_strings_everywhere (void)
         }
 }
 
-/* The strings' fast scans (16 and 32 bytes at a time with SSE2, 8 at a
- * time elsewhere, then byte by byte): every kind of byte that ends a run
+/* The strings' fast scans (128 bytes at a time with AVX-512, 64 with
+ * AVX2, 16 with SSE2, 8 at a time elsewhere, then byte by byte): every kind of byte that ends a run
  * of plain ASCII, at every position relative to the blocks and to the end
  * of the input, each in a buffer of exactly its size (so a sanitizer build
  * sees any read past the end). */
@@ -188,8 +188,8 @@ make_inserts (Insert *inserts)
   return n;
 }
 
-/* Every insert at every position: 0..140 plain bytes before it (past two
- * 64-byte blocks), 0..17 and some more after it (the end of the input
+/* Every insert at every position: 0..270 plain bytes before it (past two
+ * 128-byte blocks), 0..17 and some more after it (the end of the input
  * anywhere in a block, and long runs after the insert). */
 static void
 foreach_block_case (void (*check) (const Insert *insert,
@@ -200,9 +200,9 @@ foreach_block_case (void (*check) (const Insert *insert,
   guint n_inserts = make_inserts (inserts);
 
   static const gsize afters[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
-                                  31, 63, 64, 65, 130 };
+                                  31, 63, 64, 65, 127, 128, 129, 130, 260 };
 
-  for (gsize before = 0; before <= 140; before++)
+  for (gsize before = 0; before <= 270; before++)
     for (gsize a = 0; a < G_N_ELEMENTS (afters); a++)
       for (guint k = 0; k < n_inserts; k++)
         check (&inserts[k], before, afters[a]);
@@ -239,7 +239,7 @@ test_validate_blocks (void)
   foreach_block_case (check_validate_block);
 
   /* A quote or a backslash at every position ends or escapes there. */
-  for (gsize before = 0; before <= 140; before++)
+  for (gsize before = 0; before <= 270; before++)
     {
       g_autofree char *quoted = g_strdup_printf ("\"%*s\"x\"", (int) before, "");
       g_autofree char *escaped = g_strdup_printf ("\"%*s\\x\"", (int) before, "");

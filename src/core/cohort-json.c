@@ -20,13 +20,16 @@
 #include <math.h>
 #include <string.h>
 /* COHORT_JSON_PORTABLE: the scans any C compiler builds; COHORT_JSON_NO_AVX2:
- * SSE2 only (both tested too). */
+ * SSE2 only; COHORT_JSON_NO_AVX512: SSE2 and AVX2 (each tested too). */
 #if defined(__SSE2__) && !defined(COHORT_JSON_PORTABLE)
 #define USE_SSE2 1
 #include <emmintrin.h>
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(COHORT_JSON_NO_AVX2)
 #define USE_AVX2 1
 #include <immintrin.h>
+#if !defined(COHORT_JSON_NO_AVX512)
+#define USE_AVX512 1
+#endif
 #endif
 #endif
 
@@ -108,6 +111,40 @@ skip_plain_avx2 (const guchar *p,
 }
 #endif
 
+#ifdef USE_AVX512
+/* skip_plain() 128 bytes at a time, on a CPU that has AVX-512 BW: three
+ * compares into mask registers per 64 bytes, where AVX2 needs six
+ * compares and four ORs per 64. A 64 KiB message's validation is most of
+ * what Cohort adds to its round trip; this halves it. Stops at the first
+ * byte that is not plain, or with less than 128 bytes left. */
+__attribute__ ((target ("avx512bw"))) static const guchar *
+skip_plain_avx512 (const guchar *p,
+                   const guchar *end)
+{
+  const __m512i quote = _mm512_set1_epi8 ('"');
+  const __m512i backslash = _mm512_set1_epi8 ('\\');
+  const __m512i space = _mm512_set1_epi8 (0x20);
+
+  while (end - p >= 128)
+    {
+      __m512i a = _mm512_loadu_si512 ((const void *) p);
+      __m512i b = _mm512_loadu_si512 ((const void *) (p + 64));
+      /* Signed: below 0x20 is a control character or a byte from 0x80. */
+      __mmask64 bad_a = _mm512_cmpeq_epi8_mask (a, quote) |
+                        _mm512_cmpeq_epi8_mask (a, backslash) |
+                        _mm512_cmplt_epi8_mask (a, space);
+      __mmask64 bad_b = _mm512_cmpeq_epi8_mask (b, quote) |
+                        _mm512_cmpeq_epi8_mask (b, backslash) |
+                        _mm512_cmplt_epi8_mask (b, space);
+
+      if ((bad_a | bad_b) != 0)
+        return bad_a != 0 ? p + __builtin_ctzll (bad_a) : p + 64 + __builtin_ctzll (bad_b);
+      p += 128;
+    }
+  return p;
+}
+#endif
+
 /* The first byte at or after @p that does not go into a JSON string as
  * it is (a quote, a backslash, a control character or any byte of a
  * non-ASCII character), or @end. Reads nothing outside [@lo, @end): @lo
@@ -119,6 +156,10 @@ skip_plain (const guchar *lo,
             const guchar *end)
 {
 #ifdef USE_SSE2
+#ifdef USE_AVX512
+  if (end - p >= 256 && __builtin_cpu_supports ("avx512bw"))
+    p = skip_plain_avx512 (p, end);
+#endif
 #ifdef USE_AVX2
   if (end - p >= 128 && __builtin_cpu_supports ("avx2"))
     p = skip_plain_avx2 (p, end);
