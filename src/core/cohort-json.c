@@ -156,13 +156,23 @@ skip_plain (const guchar *lo,
             const guchar *end)
 {
 #ifdef USE_SSE2
+  /* A wide scan that stops with a block's worth left stopped at a byte
+   * that is not plain: no narrower scan looks at that block again. */
 #ifdef USE_AVX512
   if (end - p >= 256 && __builtin_cpu_supports ("avx512bw"))
-    p = skip_plain_avx512 (p, end);
+    {
+      p = skip_plain_avx512 (p, end);
+      if (end - p >= 128)
+        return p;
+    }
 #endif
 #ifdef USE_AVX2
   if (end - p >= 128 && __builtin_cpu_supports ("avx2"))
-    p = skip_plain_avx2 (p, end);
+    {
+      p = skip_plain_avx2 (p, end);
+      if (end - p >= 64)
+        return p;
+    }
 #endif
   while (end - p >= 64)
     {
