@@ -166,6 +166,7 @@ remove_worker (CohortCluster *self,
 
   if (g_list_store_find (self->workers, worker, &position))
     {
+      _cohort_worker_note_sample_change ();
       g_ptr_array_remove_index (self->worker_array, position);
       g_list_store_remove (self->workers, position);
     }
@@ -231,6 +232,7 @@ add_worker (CohortCluster *self,
       else
         hi = mid;
     }
+  _cohort_worker_note_sample_change ();
   g_ptr_array_insert (self->worker_array, (gint) lo, worker);
   g_list_store_insert (self->workers, lo, worker);
   return worker;
@@ -291,6 +293,7 @@ cohort_cluster_dispose (GObject *object)
     reload_end (self, g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED, "cluster disposed"));
   if (self->workers != NULL)
     {
+      _cohort_worker_note_sample_change ();
       g_ptr_array_set_size (self->worker_array, 0);
       g_list_store_remove_all (self->workers);
     }
@@ -602,6 +605,7 @@ cohort_cluster_start (CohortCluster  *self,
     }
 
   set_error (self, NULL);
+  _cohort_worker_note_sample_change ();
   g_ptr_array_set_size (self->worker_array, 0);
   g_list_store_remove_all (self->workers);
   set_state (self, COHORT_CLUSTER_STATE_RUNNING);

@@ -1415,6 +1415,16 @@ _cohort_worker_get_sample_changes (void)
   return sample_changes;
 }
 
+/* A cluster's list of workers is about to change: counted before the
+ * list's own signal, so that a tick taken from any handler of it (or
+ * before it) notes the workers afresh instead of reading one just
+ * dropped. */
+void
+_cohort_worker_note_sample_change (void)
+{
+  sample_changes++;
+}
+
 /* Messages and bytes in and out, in that order: all that a sampler's
  * tick reads of a worker object (32 bytes side by side), with no type
  * check. */
