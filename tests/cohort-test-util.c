@@ -410,6 +410,23 @@ has_state_count (gpointer data)
 }
 
 void
+cohort_test_reload_cb (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      data)
+{
+  CohortTestReload *r = data;
+
+  cohort_cluster_reload_finish (COHORT_CLUSTER (source), result, &r->replaced, &r->error);
+  r->done = TRUE;
+}
+
+gboolean
+cohort_test_reload_done (gpointer data)
+{
+  return ((CohortTestReload *) data)->done;
+}
+
+void
 cohort_test_wait_state (CohortCluster     *cluster,
                         CohortWorkerState  state,
                         guint              count,

@@ -55,6 +55,20 @@ void           cohort_test_wait_state      (CohortCluster       *cluster,
                                             CohortWorkerState    state,
                                             guint                count,
                                             guint                timeout_ms);
+/* A reload's outcome, for cohort_cluster_reload_async (cluster, NULL,
+ * cohort_test_reload_cb, &reload) and then
+ * cohort_test_wait_until (cohort_test_reload_done, &reload, ms). */
+typedef struct
+{
+  gboolean  done;
+  guint     replaced;
+  GError   *error;
+} CohortTestReload;
+
+void           cohort_test_reload_cb       (GObject             *source,
+                                            GAsyncResult        *result,
+                                            gpointer             data);
+gboolean       cohort_test_reload_done     (gpointer             data);
 guint64        cohort_test_self_rss        (void);
 guint          cohort_test_count_fds       (void);
 void           cohort_test_note_inherited_fds (void);

@@ -748,30 +748,6 @@ test_refused_messages (Fixture       *f,
 
 /* Reload */
 
-typedef struct
-{
-  gboolean done;
-  guint    replaced;
-  GError  *error;
-} ReloadResult;
-
-static void
-reload_cb (GObject      *source,
-           GAsyncResult *result,
-           gpointer      data)
-{
-  ReloadResult *r = data;
-
-  cohort_cluster_reload_finish (COHORT_CLUSTER (source), result, &r->replaced, &r->error);
-  r->done = TRUE;
-}
-
-static gboolean
-reload_done (gpointer data)
-{
-  return ((ReloadResult *) data)->done;
-}
-
 static void
 count_items_cb (GListModel *model,
                 guint       position,
@@ -810,7 +786,7 @@ test_reload (Fixture       *f,
 {
   g_autoptr(CohortCluster) cluster = NULL;
   g_autoptr(GPtrArray) history = NULL;
-  ReloadResult r = { 0 };
+  CohortTestReload r = { 0 };
   GPid before[2];
   guint most = 0;
   guint n_added = 0;
@@ -829,11 +805,11 @@ test_reload (Fixture       *f,
                     G_CALLBACK (count_items_cb), &most);
   g_signal_connect (cohort_cluster_get_workers (cluster), "items-changed",
                     G_CALLBACK (replacement_order_cb), &n_added);
-  cohort_cluster_reload_async (cluster, NULL, reload_cb, &r);
+  cohort_cluster_reload_async (cluster, NULL, cohort_test_reload_cb, &r);
   g_assert_true (cohort_cluster_get_reloading (cluster));
   /* The old worker serves until its replacement is ready. */
   g_assert_cmpuint (cohort_cluster_get_n_online (cluster), ==, 2);
-  g_assert_true (cohort_test_wait_until (reload_done, &r, 20000));
+  g_assert_true (cohort_test_wait_until (cohort_test_reload_done, &r, 20000));
   g_signal_handlers_disconnect_by_data (cohort_cluster_get_workers (cluster), &most);
   g_signal_handlers_disconnect_by_data (cohort_cluster_get_workers (cluster), &n_added);
   g_assert_cmpuint (n_added, ==, 2);
@@ -931,7 +907,7 @@ test_history (Fixture       *f,
   g_autoptr(GPtrArray) history = NULL;
   g_autoptr(GPtrArray) newest = NULL;
   NestedSend n = { 61, FALSE };
-  ReloadResult r = { 0 };
+  CohortTestReload r = { 0 };
   CohortWorker *worker;
   guint64 in = 1;  /* "ready" */
 
@@ -975,8 +951,8 @@ test_history (Fixture       *f,
     assert_kept (newest, i, g_ptr_array_index (expected, expected->len - 7 + i));
 
   /* The replacement's "ready" comes after the 99 newest of the old. */
-  cohort_cluster_reload_async (cluster, NULL, reload_cb, &r);
-  g_assert_true (cohort_test_wait_until (reload_done, &r, 20000));
+  cohort_cluster_reload_async (cluster, NULL, cohort_test_reload_cb, &r);
+  g_assert_true (cohort_test_wait_until (cohort_test_reload_done, &r, 20000));
   g_assert_no_error (r.error);
   g_ptr_array_unref (history);
   history = cohort_worker_dup_messages (cohort_cluster_lookup_worker (cluster, 0), 0);
@@ -1011,7 +987,7 @@ test_reload_failure (Fixture       *f,
   g_autofree char *script = NULL;
   g_autofree char *quoted = NULL;
   g_autoptr(CohortCluster) cluster = NULL;
-  ReloadResult r = { 0 };
+  CohortTestReload r = { 0 };
   GPid before[2];
 
   /* The new version of the program does not start. */
@@ -1027,8 +1003,8 @@ test_reload_failure (Fixture       *f,
     before[id] = cohort_test_worker_pid (cluster, id);
 
   g_assert_true (g_file_set_contents (flag, "", 0, NULL));
-  cohort_cluster_reload_async (cluster, NULL, reload_cb, &r);
-  g_assert_true (cohort_test_wait_until (reload_done, &r, 20000));
+  cohort_cluster_reload_async (cluster, NULL, cohort_test_reload_cb, &r);
+  g_assert_true (cohort_test_wait_until (cohort_test_reload_done, &r, 20000));
 
   g_assert_error (r.error, G_IO_ERROR, G_IO_ERROR_FAILED);
   g_test_message ("%s", r.error->message);
@@ -1050,7 +1026,7 @@ test_reload_exec_failure (Fixture       *f,
   g_autofree char *script = g_build_filename (f->dir, "app", NULL);
   g_autofree char *good = g_strdup_printf ("#!/bin/sh\nexec %s --channel-echo --on-shutdown-exit 0\n", f->worker);
   g_autoptr(CohortCluster) cluster = NULL;
-  ReloadResult r = { 0 };
+  CohortTestReload r = { 0 };
   GPid before[2];
 
   g_assert_true (g_file_set_contents (script, good, -1, NULL));
@@ -1065,8 +1041,8 @@ test_reload_exec_failure (Fixture       *f,
 
   g_assert_true (g_file_set_contents (script, "#!/nonexistent/interpreter\n", -1, NULL));
   g_assert_cmpint (g_chmod (script, 0755), ==, 0);
-  cohort_cluster_reload_async (cluster, NULL, reload_cb, &r);
-  g_assert_true (cohort_test_wait_until (reload_done, &r, 20000));
+  cohort_cluster_reload_async (cluster, NULL, cohort_test_reload_cb, &r);
+  g_assert_true (cohort_test_wait_until (cohort_test_reload_done, &r, 20000));
   g_assert_nonnull (r.error);
   g_test_message ("%s", r.error->message);
   g_assert_nonnull (strstr (r.error->message, "No such file or directory"));
@@ -1117,7 +1093,7 @@ test_reload_under_load (Fixture       *f,
   g_autofree char *script = fixture_path ("node-worker.js");
   g_autoptr(CohortCluster) cluster = NULL;
   Load load = { 0 };
-  ReloadResult r = { 0 };
+  CohortTestReload r = { 0 };
   GThread *thread;
   guint ok_before;
 
@@ -1131,8 +1107,8 @@ test_reload_under_load (Fixture       *f,
   thread = g_thread_new ("load", load_thread, &load);
   cohort_test_sleep (300);
   ok_before = load.ok;
-  cohort_cluster_reload_async (cluster, NULL, reload_cb, &r);
-  g_assert_true (cohort_test_wait_until (reload_done, &r, 30000));
+  cohort_cluster_reload_async (cluster, NULL, cohort_test_reload_cb, &r);
+  g_assert_true (cohort_test_wait_until (cohort_test_reload_done, &r, 30000));
   cohort_test_sleep (300);
   g_atomic_int_set (&load.stop, 1);
   g_thread_join (thread);

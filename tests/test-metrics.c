@@ -720,30 +720,6 @@ online_under_new_pid (gpointer data)
          cohort_test_worker_pid (w->cluster, 0) != w->old;
 }
 
-typedef struct
-{
-  gboolean  done;
-  guint     replaced;
-  GError   *error;
-} Reload;
-
-static void
-reload_cb (GObject      *source,
-           GAsyncResult *result,
-           gpointer      data)
-{
-  Reload *r = data;
-
-  cohort_cluster_reload_finish (COHORT_CLUSTER (source), result, &r->replaced, &r->error);
-  r->done = TRUE;
-}
-
-static gboolean
-reload_done (gpointer data)
-{
-  return ((Reload *) data)->done;
-}
-
 /* Slot @id's last figures are those of the process the worker now runs:
  * its memory as statm counts it (reading a process that is gone would
  * leave a gap). */
@@ -809,7 +785,7 @@ test_replaced_between_ticks (Fixture       *f,
   g_autoptr(CohortCluster) cluster = NULL;
   CohortSampler *s;
   NewPid wait;
-  Reload r = { 0 };
+  CohortTestReload r = { 0 };
   gint64 since;
 
   cluster = start (f, "[Cluster web]\nCommand=%s --channel-echo\nInstances=2\n"
@@ -841,8 +817,8 @@ test_replaced_between_ticks (Fixture       *f,
   send_pings (cohort_cluster_lookup_worker (cluster, 0), 10);
   cohort_sampler_sample_now (s);
   wait.old = cohort_test_worker_pid (cluster, 0);
-  cohort_cluster_reload_async (cluster, NULL, reload_cb, &r);
-  g_assert_true (cohort_test_wait_until (reload_done, &r, 20000));
+  cohort_cluster_reload_async (cluster, NULL, cohort_test_reload_cb, &r);
+  g_assert_true (cohort_test_wait_until (cohort_test_reload_done, &r, 20000));
   g_assert_no_error (r.error);
   g_assert_cmpuint (r.replaced, ==, 2);
   g_assert_cmpint (cohort_test_worker_pid (cluster, 0), !=, wait.old);

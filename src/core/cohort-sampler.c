@@ -466,10 +466,12 @@ struct _CohortSampler
    * workers added or removed, a cluster renamed, a worker's pid, state,
    * incoming or retiring flag changed, slots removed or renamed. */
   GPtrArray        *walk;        /* ClusterState, borrowed */
-  guint             layout;      /* changes with any of those but the workers' flags */
+  guint             layout;      /* changes with the clusters, their names and specs,
+                                  * and workers' pids (from 1: nothing noted yet) */
   guint             noted_layout;
-  guint             noted_changes;   /* _cohort_worker_get_sample_changes() then */
-  gboolean          noted;
+  guint             noted_changes;   /* _cohort_worker_get_sample_changes() then: the
+                                      * clusters' lists of workers, their states and
+                                      * flags */
   GHashTable       *clusters;    /* cluster name → ClusterState */
   GHashTable       *tasks;       /* thread cluster name → CohortSeries *[COHORT_N_TASK_METRICS] */
   CohortSeries     *self_series[COHORT_N_SELF_METRICS];
@@ -975,7 +977,6 @@ note_workers (CohortSampler *self)
     }
   self->noted_layout = self->layout;
   self->noted_changes = _cohort_worker_get_sample_changes ();
-  self->noted = TRUE;
 }
 
 /* Something a tick notes of the clusters or workers changed. */
@@ -996,7 +997,7 @@ sample (CohortSampler *self)
   gboolean full;
 
   self->tick++;
-  if (!self->noted || self->noted_layout != self->layout ||
+  if (self->noted_layout != self->layout ||
       self->noted_changes != _cohort_worker_get_sample_changes ())
     note_workers (self);
   for (guint i = 0; i < self->walk->len; i++)
@@ -1144,7 +1145,8 @@ workers_changed_cb (GListModel    *workers,
                     guint          added,
                     CohortSampler *self)
 {
-  layout_changed (self);
+  /* The change itself is counted by the cluster, before the list says
+   * so (_cohort_worker_note_sample_change()). */
   for (guint i = position; i < position + added; i++)
     {
       g_autoptr(CohortWorker) worker = g_list_model_get_item (workers, i);
@@ -1241,6 +1243,7 @@ cohort_sampler_init (CohortSampler *self)
   self->slots = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, slot_free);
   self->clusters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, cluster_state_free);
   self->walk = g_ptr_array_new ();
+  self->layout = 1;
   self->tasks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, task_series_free);
   for (guint i = 0; i < COHORT_N_SELF_METRICS; i++)
     self->self_series[i] = cohort_series_new (capacity (self));

@@ -110,7 +110,8 @@ static GQuark quark_received;
 static GQuark quark_sent;
 
 /* Changes of what a sampler's tick reads of a worker besides its
- * counters: any worker's state, incoming or retiring flag. */
+ * counters: any worker's state, incoming or retiring flag, and any
+ * cluster's list of workers (_cohort_worker_note_sample_change()). */
 static guint sample_changes;
 
 void
@@ -131,7 +132,7 @@ set_state (CohortWorker      *self,
   if (priv->state == state)
     return;
   priv->state = state;
-  sample_changes++;
+  _cohort_worker_note_sample_change ();
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
 
@@ -891,7 +892,7 @@ _cohort_worker_set_retiring (CohortWorker *self,
   CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
 
   priv->retiring = retiring;
-  sample_changes++;
+  _cohort_worker_note_sample_change ();
 }
 
 gboolean
@@ -1112,7 +1113,6 @@ _cohort_worker_received (CohortWorker *self,
                          guint64       bytes)
 {
   CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
-
   g_autoptr(CohortWorker) hold = NULL;
 
   priv->messages_in++;
@@ -1396,7 +1396,7 @@ _cohort_worker_set_incoming (CohortWorker *self,
   CohortWorkerPrivate *priv = cohort_worker_get_instance_private (self);
 
   priv->incoming = incoming;
-  sample_changes++;
+  _cohort_worker_note_sample_change ();
 }
 
 gboolean
@@ -1415,10 +1415,10 @@ _cohort_worker_get_sample_changes (void)
   return sample_changes;
 }
 
-/* A cluster's list of workers is about to change: counted before the
- * list's own signal, so that a tick taken from any handler of it (or
- * before it) notes the workers afresh instead of reading one just
- * dropped. */
+/* A worker's state or reload flag changed, or a cluster's list of
+ * workers is about to (counted before the list's own signal, so that a
+ * tick taken from any handler of it notes the workers afresh instead of
+ * reading one just dropped). */
 void
 _cohort_worker_note_sample_change (void)
 {
