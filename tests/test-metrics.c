@@ -773,6 +773,25 @@ send_pings (CohortWorker *worker,
     g_assert_true (cohort_worker_send (worker, ping, NULL));
 }
 
+/* Sends @n pings to worker @id of the two of "web" and ticks: the
+ * rates since the last tick count them for its slot, none for the other. */
+static void
+assert_pings_counted (CohortSampler *s,
+                      CohortCluster *cluster,
+                      guint          id,
+                      guint          n)
+{
+  gint64 since = last_time (s, id);
+
+  send_pings (cohort_cluster_lookup_worker (cluster, id), n);
+  cohort_test_sleep (100);
+  cohort_sampler_sample_now (s);
+  g_test_message ("messages out of %u since the last tick: %.2f (sent %u)",
+                  id, messages_out_since (s, id, since), n);
+  g_assert_cmpfloat (fabs (messages_out_since (s, id, since) - n), <, 0.5);
+  g_assert_cmpfloat (fabs (messages_out_since (s, 1 - id, since)), <, 0.5);
+}
+
 /* A tick notes what it needs of the workers and reads them again only
  * when something changed: a worker restarted under a new pid, and one
  * replaced by a reload (a new worker object taking over the slot), each
@@ -786,7 +805,6 @@ test_replaced_between_ticks (Fixture       *f,
   CohortSampler *s;
   NewPid wait;
   CohortTestReload r = { 0 };
-  gint64 since;
 
   cluster = start (f, "[Cluster web]\nCommand=%s --channel-echo\nInstances=2\n"
                    "RestartDelay=0\nStopMessage=\n", f->worker);
@@ -829,13 +847,15 @@ test_replaced_between_ticks (Fixture       *f,
 
   /* The replacement's messages are the slot's. */
   cohort_test_sleep (100);
-  since = last_time (s, 0);
-  send_pings (cohort_cluster_lookup_worker (cluster, 0), 5);
-  cohort_test_sleep (100);
+  assert_pings_counted (s, cluster, 0, 5);
+
+  /* Ticks while no message moves read no worker object: the next
+   * message after them still counts, for its own worker only. */
   cohort_sampler_sample_now (s);
-  g_test_message ("messages out since the last tick: %.2f (sent 5)", messages_out_since (s, 0, since));
-  g_assert_cmpfloat (fabs (messages_out_since (s, 0, since) - 5), <, 0.5);
-  g_assert_cmpfloat (fabs (messages_out_since (s, 1, since)), <, 0.5);
+  cohort_sampler_sample_now (s);
+  g_assert_cmpfloat (last (s, "web", 0, COHORT_METRIC_MESSAGES_OUT), ==, 0);
+  g_assert_cmpfloat (last (s, "web", 1, COHORT_METRIC_MESSAGES_IN), ==, 0);
+  assert_pings_counted (s, cluster, 1, 3);
 }
 
 static void

@@ -42,6 +42,7 @@ static guint n_reaped;
 static gint child_exited = 1;          /* a SIGCHLD since the last look */
 static struct sigaction chained;       /* the handler ours passes signals on to */
 static GHashTable *tracked;   /* pids whose exit a child watch awaits */
+static guint tracking_changes;         /* pids tracked or untracked, so far */
 
 /* State and process group of @pid from /proc/PID/stat; FALSE if gone. */
 static gboolean
@@ -282,13 +283,14 @@ cohort_reaper_track (GPid pid)
   if (tracked == NULL)
     tracked = g_hash_table_new (NULL, NULL);
   g_hash_table_add (tracked, GINT_TO_POINTER (pid));
+  tracking_changes++;
 }
 
 void
 cohort_reaper_untrack (GPid pid)
 {
-  if (tracked != NULL)
-    g_hash_table_remove (tracked, GINT_TO_POINTER (pid));
+  if (tracked != NULL && g_hash_table_remove (tracked, GINT_TO_POINTER (pid)))
+    tracking_changes++;
 }
 
 /* Whether @pid is a worker not yet reaped: until it is, the kernel cannot
@@ -297,6 +299,14 @@ gboolean
 cohort_reaper_is_tracked (GPid pid)
 {
   return tracked != NULL && g_hash_table_contains (tracked, GINT_TO_POINTER (pid));
+}
+
+/* How many times a pid was tracked or untracked: while it stays the
+ * same, so does what cohort_reaper_is_tracked() says of any pid. */
+guint
+cohort_reaper_get_tracking_changes (void)
+{
+  return tracking_changes;
 }
 
 guint

@@ -16,6 +16,7 @@ void     cohort_reaper_end_group     (GPid  pgid,
 void     cohort_reaper_track         (GPid  pid);
 void     cohort_reaper_untrack       (GPid  pid);
 gboolean cohort_reaper_is_tracked    (GPid  pid);
+guint    cohort_reaper_get_tracking_changes (void);
 guint    cohort_reaper_get_n_reaped  (void);
 
 G_END_DECLS

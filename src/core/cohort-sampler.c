@@ -24,11 +24,14 @@
  * What a tick needs of a worker object but its message counters (its pid,
  * whether it runs, whether it speaks for its slot) is noted in an array
  * per cluster, beside the slots, only when clusters, workers or their
- * states change (note_workers()); a tick then walks that array, reads 32
- * bytes of each worker object and asks nothing of list models, specs,
- * names or the type system. On a virtual machine whose caches and TLB go
- * cold within the idle second, every cache line and page a tick touches,
- * of code or data, is paid for again at each tick.
+ * states change, or the reaper's tracked pids (note_workers()); a tick
+ * then walks that array and asks nothing of list models, specs, names,
+ * the reaper or the type system. It reads 32 bytes of each worker object
+ * (its message counters) only when some worker's counters moved since the
+ * last tick (one global count says so): an idle tick reads no worker
+ * object at all. On a virtual machine whose caches and TLB go cold within
+ * the idle second, every cache line and page a tick touches, of code or
+ * data, is paid for again at each tick.
  *
  * Pid reuse: a worker's pid is read only while the reaper still tracks it
  * (an unreaped child, whose pid the kernel gives to no one else); a
@@ -429,6 +432,7 @@ typedef struct
   GPid          pid;            /* a process worker's */
   guint8        running;
   guint8        thread;         /* a thread worker */
+  guint8        tracked;        /* its pid is the reaper's, unreaped */
 } Entry;
 
 typedef struct
@@ -472,6 +476,8 @@ struct _CohortSampler
   guint             noted_changes;   /* _cohort_worker_get_sample_changes() then: the
                                       * clusters' lists of workers, their states and
                                       * flags */
+  guint             noted_tracking;  /* cohort_reaper_get_tracking_changes() then */
+  guint64           traffic;     /* _cohort_worker_get_traffic() at the last tick */
   GHashTable       *clusters;    /* cluster name → ClusterState */
   GHashTable       *tasks;       /* thread cluster name → CohortSeries *[COHORT_N_TASK_METRICS] */
   CohortSeries     *self_series[COHORT_N_SELF_METRICS];
@@ -815,6 +821,7 @@ static void
 sample_process (CohortSampler *self,
                 Slot          *slot,
                 GPid           pid,
+                gboolean       tracked,
                 gint64         mono,
                 double        *values)
 {
@@ -832,9 +839,10 @@ sample_process (CohortSampler *self,
   /* A worker that has exited and been reaped may still show its pid for a
    * while (its group is being stopped), and the pid may by now be another
    * process's: only a pid that the reaper still tracks, unreaped, is the
-   * worker's for sure. Before its exec (looked at until the first
-   * reading), it runs on Cohort's memory. */
-  if (pid <= 0 || !cohort_reaper_is_tracked (pid) ||
+   * worker's for sure (@tracked: noted when the reaper's tracking last
+   * changed). Before its exec (looked at until the first reading), it
+   * runs on Cohort's memory. */
+  if (pid <= 0 || !tracked ||
       (slot->proc.full_tick == 0 && cohort_spawn_is_pending (pid)) ||
       !proc_read_worker (&slot->proc, self->tick, &reading, &full))
     {
@@ -863,6 +871,7 @@ sample_process (CohortSampler *self,
 static void
 sample_worker (CohortSampler *self,
                const Entry   *entry,
+               gboolean       quiet,
                gint64         mono,
                gint64         wall,
                double        *values)
@@ -874,12 +883,17 @@ sample_worker (CohortSampler *self,
   for (guint i = 0; i < COHORT_N_METRICS; i++)
     values[i] = NAN;
 
-  _cohort_worker_peek_counters (entry->worker, counters);
+  /* @quiet: no worker's counters moved since the last tick, when this
+   * worker spoke for this slot: they are the slot's. */
+  if (quiet)
+    memcpy (counters, slot->counters, sizeof counters);
+  else
+    _cohort_worker_peek_counters (entry->worker, counters);
 
   if (entry->running)
     {
       if (!entry->thread)
-        sample_process (self, slot, entry->pid, mono, values);
+        sample_process (self, slot, entry->pid, entry->tracked, mono, values);
       else
         {
           CohortThreadWorker *thread = COHORT_THREAD_WORKER (entry->worker);
@@ -967,6 +981,7 @@ note_workers (CohortSampler *self)
           entry->thread = COHORT_IS_THREAD_WORKER (worker);
           entry->pid = COHORT_IS_PROCESS_WORKER (worker)
                          ? cohort_process_worker_get_pid (COHORT_PROCESS_WORKER (worker)) : 0;
+          entry->tracked = entry->pid > 0 && cohort_reaper_is_tracked (entry->pid);
           /* A reload's replacement is sampled once it owns the slot, and a
            * worker retiring from a slot no longer speaks for it. */
           entry->slot = _cohort_worker_get_incoming (worker) || _cohort_worker_get_retiring (worker)
@@ -977,6 +992,7 @@ note_workers (CohortSampler *self)
     }
   self->noted_layout = self->layout;
   self->noted_changes = _cohort_worker_get_sample_changes ();
+  self->noted_tracking = cohort_reaper_get_tracking_changes ();
 }
 
 /* Something a tick notes of the clusters or workers changed. */
@@ -995,11 +1011,20 @@ sample (CohortSampler *self)
   double task_cpu = 0;
   Reading reading;
   gboolean full;
+  guint64 traffic = _cohort_worker_get_traffic ();
+  gboolean quiet = traffic == self->traffic;
 
   self->tick++;
+  self->traffic = traffic;
+  /* Workers noted afresh may speak for other slots than at the last tick:
+   * their counters are read. */
   if (self->noted_layout != self->layout ||
-      self->noted_changes != _cohort_worker_get_sample_changes ())
-    note_workers (self);
+      self->noted_changes != _cohort_worker_get_sample_changes () ||
+      self->noted_tracking != cohort_reaper_get_tracking_changes ())
+    {
+      note_workers (self);
+      quiet = FALSE;
+    }
   for (guint i = 0; i < self->walk->len; i++)
     {
       ClusterState *state = g_ptr_array_index (self->walk, i);
@@ -1015,7 +1040,7 @@ sample (CohortSampler *self)
 
           if (entries[j].slot == NULL)
             continue;
-          sample_worker (self, &entries[j], mono, wall, values);
+          sample_worker (self, &entries[j], quiet, mono, wall, values);
           n_sampled++;
           if (threads && !isnan (values[COHORT_METRIC_CPU]))
             task_cpu += values[COHORT_METRIC_CPU];

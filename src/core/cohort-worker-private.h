@@ -46,6 +46,7 @@ void _cohort_worker_set_incoming  (CohortWorker       *self,
 gboolean _cohort_worker_get_incoming (CohortWorker    *self);
 guint _cohort_worker_get_sample_changes (void);
 void _cohort_worker_note_sample_change (void);
+guint64 _cohort_worker_get_traffic (void);
 void _cohort_worker_peek_counters (CohortWorker       *self,
                                    guint64             counters[4]);
 void _cohort_worker_set_spec      (CohortWorker       *self,

@@ -113,6 +113,9 @@ static GQuark quark_sent;
  * counters: any worker's state, incoming or retiring flag, and any
  * cluster's list of workers (_cohort_worker_note_sample_change()). */
 static guint sample_changes;
+/* Messages in and out of any worker, and counters inherited: while it
+ * stays the same, so do every worker's counters. */
+static guint64 traffic;
 
 void
 cohort_output_line_free (CohortOutputLine *line)
@@ -1117,6 +1120,7 @@ _cohort_worker_received (CohortWorker *self,
 
   priv->messages_in++;
   priv->bytes_in += bytes + 1;
+  traffic++;
   /* A handler of the message may drop the last reference to the worker:
    * the emission is the last thing done with it, or a reference is held
    * (only while it starts, so not for every message). */
@@ -1375,6 +1379,7 @@ _cohort_worker_inherit (CohortWorker *self,
   priv->messages_out = old->messages_out;
   priv->bytes_in = old->bytes_in;
   priv->bytes_out = old->bytes_out;
+  traffic++;
   priv->bad_messages = old->bad_messages;
   g_free (priv->last_bad_message);
   priv->last_bad_message = g_strdup (old->last_bad_message);
@@ -1423,6 +1428,15 @@ void
 _cohort_worker_note_sample_change (void)
 {
   sample_changes++;
+}
+
+/* Changes of any worker's counters (_cohort_worker_peek_counters()): a
+ * sampler's tick that finds it as it was at the last tick, with the same
+ * workers, reads no worker object at all. */
+guint64
+_cohort_worker_get_traffic (void)
+{
+  return traffic;
 }
 
 /* Messages and bytes in and out, in that order: all that a sampler's
@@ -1486,5 +1500,6 @@ _cohort_worker_record_sent (CohortWorker *self,
 
   priv->messages_out++;
   priv->bytes_out += length + 1;
+  traffic++;
   record_message (self, TRUE, json, length);
 }
