@@ -25,11 +25,12 @@
  * whether it runs, whether it speaks for its slot) is noted in an array
  * per cluster, beside the slots, only when clusters, workers or their
  * states change, or the reaper's tracked pids (note_workers()); a tick
- * then walks that array and asks nothing of list models, specs, names,
- * the reaper or the type system. It reads 32 bytes of each worker object
- * (its message counters) only when some worker's counters moved since the
- * last tick (one global count says so): an idle tick reads no worker
- * object at all. On a virtual machine whose caches and TLB go cold within
+ * then walks that array and asks nothing of list models, specs, names or
+ * the reaper. It reads 32 bytes of each worker object (its message
+ * counters) only when some worker's counters moved since the last tick
+ * (one global count says so): an idle tick reads no process worker's
+ * object at all (a thread worker's CPU clock and memory are in it). On
+ * a virtual machine whose caches and TLB go cold within
  * the idle second, every cache line and page a tick touches, of code or
  * data, is paid for again at each tick.
  *
@@ -418,10 +419,10 @@ typedef struct
                                  * descendants is NULL */
 } Slot;
 
-/* What a tick needs of a worker but its counters, noted when the workers
- * or their states change (not at every tick), side by side for a
- * cluster's workers: an idle tick reads these, its slots and one cache
- * line of each worker object. */
+/* What a tick needs of a worker but its counters, noted when the workers,
+ * their states or the reaper's tracked pids change (not at every tick),
+ * side by side for a cluster's workers: an idle tick reads these and its
+ * slots, and no process worker's object. */
 typedef struct
 {
   CohortWorker *worker;         /* borrowed: the entries are made again whenever
@@ -468,7 +469,8 @@ struct _CohortSampler
   /* The clusters' states in the supervisor's order, with their entries,
    * as noted (note_workers()) when the layout last changed: clusters or
    * workers added or removed, a cluster renamed, a worker's pid, state,
-   * incoming or retiring flag changed, slots removed or renamed. */
+   * incoming or retiring flag changed, slots removed or renamed, a pid
+   * tracked or untracked by the reaper. */
   GPtrArray        *walk;        /* ClusterState, borrowed */
   guint             layout;      /* changes with the clusters, their names and specs,
                                   * and workers' pids (from 1: nothing noted yet) */
@@ -839,8 +841,8 @@ sample_process (CohortSampler *self,
   /* A worker that has exited and been reaped may still show its pid for a
    * while (its group is being stopped), and the pid may by now be another
    * process's: only a pid that the reaper still tracks, unreaped, is the
-   * worker's for sure (@tracked: noted when the reaper's tracking last
-   * changed). Before its exec (looked at until the first reading), it
+   * worker's for sure (@tracked: noted at the first tick after the
+   * reaper's tracking last changed). Before its exec (looked at until the first reading), it
    * runs on Cohort's memory. */
   if (pid <= 0 || !tracked ||
       (slot->proc.full_tick == 0 && cohort_spawn_is_pending (pid)) ||
@@ -951,8 +953,8 @@ release_unsampled (CohortSampler *self,
 
 /* Notes each cluster's state and, for each of its workers, what a tick
  * needs of it (its slot made if it has none yet), so that the ticks until
- * the next change read no worker object but its counters, and no list
- * model, spec or name. */
+ * the next change read no worker object but its counters (and those only
+ * when some moved), and no list model, spec or name. */
 static void
 note_workers (CohortSampler *self)
 {

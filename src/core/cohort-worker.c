@@ -1432,7 +1432,7 @@ _cohort_worker_note_sample_change (void)
 
 /* Changes of any worker's counters (_cohort_worker_peek_counters()): a
  * sampler's tick that finds it as it was at the last tick, with the same
- * workers, reads no worker object at all. */
+ * workers, reads no worker's counters. */
 guint64
 _cohort_worker_get_traffic (void)
 {
