@@ -19,6 +19,9 @@
  *                  two processes on different CPUs, a 64 KiB round trip
  *                  waited for in poll() is a sixth slower than one waited
  *                  for in read(), in a bare C program too
+ *   --peer raw-epoll  the same, waiting in epoll_wait() (the socket added
+ *                  once) instead of poll(): libuv's and asyncio's way, to
+ *                  tell whether the other wait of event loops does better
  *
  *   --worker node  node tests/fixtures/node-worker.js echo ({"echo": M})
  *   --worker c     cohort-test-worker --channel-echo ({"echo":L})
@@ -44,6 +47,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -67,7 +71,7 @@ static char   *opt_script = NULL;
 static char   *opt_c_worker = NULL;
 
 static GOptionEntry entries[] = {
-  { "peer", 0, 0, G_OPTION_ARG_STRING, &opt_peer, "cohort (default), cohort-tree, raw or raw-poll", "PEER" },
+  { "peer", 0, 0, G_OPTION_ARG_STRING, &opt_peer, "cohort (default), cohort-tree, raw, raw-poll or raw-epoll", "PEER" },
   { "worker", 0, 0, G_OPTION_ARG_STRING, &opt_worker, "node (default) or c", "KIND" },
   { "size", 0, 0, G_OPTION_ARG_INT, &opt_size, "message size in bytes, serialized (default 50)", "BYTES" },
   { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_seconds, "measured interval (default 3)", "S" },
@@ -353,10 +357,18 @@ write_all (int         fd,
   return TRUE;
 }
 
+typedef enum
+{
+  WAIT_IN_READ,          /* block in read() */
+  WAIT_IN_POLL,          /* wait in poll(), then read() */
+  WAIT_IN_EPOLL,         /* wait in epoll_wait(), then read() */
+} Wait;
+
 typedef struct
 {
   int     fd;
-  gboolean poll_first;   /* wait in poll(), then read() */
+  Wait    wait;
+  int     epoll_fd;      /* WAIT_IN_EPOLL: the socket added, for input */
   char   *buf;
   gsize   cap;
   gsize   start;
@@ -392,13 +404,23 @@ read_line (Reader *r,
           r->cap *= 2;
           r->buf = g_realloc (r->buf, r->cap);
         }
-      if (r->poll_first)
+      if (r->wait == WAIT_IN_POLL)
         {
           struct pollfd p = { r->fd, POLLIN, 0 };
 
           if (poll (&p, 1, -1) < 0 && errno != EINTR)
             return NULL;
           if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        }
+      else if (r->wait == WAIT_IN_EPOLL)
+        {
+          struct epoll_event event;
+          int n_events = epoll_wait (r->epoll_fd, &event, 1, -1);
+
+          if (n_events < 0 && errno != EINTR)
+            return NULL;
+          if (n_events <= 0)
             continue;
         }
       n = read (r->fd, r->buf + r->end, r->cap - r->end);
@@ -412,13 +434,13 @@ read_line (Reader *r,
 
 static int
 run_raw (const char *message_text,
-         gboolean    poll_first)
+         Wait        wait)
 {
   g_auto(GStrv) argv = worker_argv ();
   g_auto(GStrv) envp = NULL;
   g_autofree char *line = NULL;
   gsize length = strlen (message_text);
-  Reader r = { -1, poll_first, NULL, 256 * 1024, 0, 0 };
+  Reader r = { -1, wait, -1, NULL, 256 * 1024, 0, 0 };
   int pair[2];
   pid_t pid;
   gint64 start, now = 0, deadline;
@@ -464,6 +486,19 @@ run_raw (const char *message_text,
 
   line = g_strconcat (message_text, "\n", NULL);
   r.fd = pair[0];
+  if (wait == WAIT_IN_EPOLL)
+    {
+      struct epoll_event event = { .events = EPOLLIN, .data.fd = r.fd };
+
+      r.epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+      if (r.epoll_fd < 0 || epoll_ctl (r.epoll_fd, EPOLL_CTL_ADD, r.fd, &event) != 0)
+        {
+          g_printerr ("bench-roundtrip: epoll: %s\n", g_strerror (errno));
+          kill (pid, SIGKILL);
+          waitpid (pid, NULL, 0);
+          return 2;
+        }
+    }
   r.buf = g_malloc (r.cap);
   start = g_get_monotonic_time ();
 
@@ -512,6 +547,8 @@ run_raw (const char *message_text,
 
   /* Closing the channel ends both workers; SIGKILL if it does not. */
   close (pair[0]);
+  if (r.epoll_fd >= 0)
+    close (r.epoll_fd);
   g_free (r.buf);
   deadline = g_get_monotonic_time () + BENCH_STOP_TIMEOUT;
   while (waitpid (pid, &wstatus, WNOHANG) == 0)
@@ -558,8 +595,12 @@ main (int    argc,
   message = make_message (opt_size);
   if (g_str_equal (opt_peer, "cohort") || g_str_equal (opt_peer, "cohort-tree"))
     return run_cohort (message, g_str_equal (opt_peer, "cohort"));
-  if (g_str_equal (opt_peer, "raw") || g_str_equal (opt_peer, "raw-poll"))
-    return run_raw (message, g_str_equal (opt_peer, "raw-poll"));
-  g_printerr ("bench-roundtrip: --peer is cohort, cohort-tree, raw or raw-poll, not %s\n", opt_peer);
+  if (g_str_equal (opt_peer, "raw"))
+    return run_raw (message, WAIT_IN_READ);
+  if (g_str_equal (opt_peer, "raw-poll"))
+    return run_raw (message, WAIT_IN_POLL);
+  if (g_str_equal (opt_peer, "raw-epoll"))
+    return run_raw (message, WAIT_IN_EPOLL);
+  g_printerr ("bench-roundtrip: --peer is cohort, cohort-tree, raw, raw-poll or raw-epoll, not %s\n", opt_peer);
   return 2;
 }
