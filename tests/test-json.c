@@ -146,10 +146,10 @@ test_validate_strings_everywhere (void)
 }
 
 /* The strings' fast scans (128 bytes at a time with AVX-512, 64 with
- * AVX2, 16 with SSE2, 8 at a time elsewhere, then byte by byte): every kind of byte that ends a run
- * of plain ASCII, at every position relative to the blocks and to the end
- * of the input, each in a buffer of exactly its size (so a sanitizer build
- * sees any read past the end). */
+ * AVX2, 16 with SSE2, 8 at a time elsewhere, then byte by byte): every
+ * kind of byte that ends a run of plain ASCII, at every position relative
+ * to the blocks and to the end of the input, each in a buffer of exactly
+ * its size (so a sanitizer build sees any read past the end). */
 
 typedef struct
 {

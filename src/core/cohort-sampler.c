@@ -29,10 +29,10 @@
  * the reaper. It reads 32 bytes of each worker object (its message
  * counters) only when some worker's counters moved since the last tick
  * (one global count says so): an idle tick reads no process worker's
- * object at all (a thread worker's CPU clock and memory are in it). On
- * a virtual machine whose caches and TLB go cold within
- * the idle second, every cache line and page a tick touches, of code or
- * data, is paid for again at each tick.
+ * object at all (a thread worker's CPU clock and memory are in it). On a
+ * virtual machine whose caches and TLB go cold within the idle second,
+ * every cache line and page a tick touches, of code or data, is paid for
+ * again at each tick.
  *
  * Pid reuse: a worker's pid is read only while the reaper still tracks it
  * (an unreaped child, whose pid the kernel gives to no one else); a
@@ -842,8 +842,8 @@ sample_process (CohortSampler *self,
    * while (its group is being stopped), and the pid may by now be another
    * process's: only a pid that the reaper still tracks, unreaped, is the
    * worker's for sure (@tracked: noted at the first tick after the
-   * reaper's tracking last changed). Before its exec (looked at until the first reading), it
-   * runs on Cohort's memory. */
+   * reaper's tracking last changed). Before its exec (looked at until the
+   * first reading), it runs on Cohort's memory. */
   if (pid <= 0 || !tracked ||
       (slot->proc.full_tick == 0 && cohort_spawn_is_pending (pid)) ||
       !proc_read_worker (&slot->proc, self->tick, &reading, &full))

@@ -71,4 +71,9 @@ JsonNode          *cohort_task_args_run             (const CohortTaskArgs *args,
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CohortTaskContext, cohort_task_context_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CohortTaskArgs, cohort_task_args_free)
 
+/* The sum task's loop (for the thread benchmark's bare-pthreads peer). */
+guint64            _cohort_task_sum_range           (guint64            sum,
+                                                     guint64            from,
+                                                     guint64            to);
+
 G_END_DECLS

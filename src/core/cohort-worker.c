@@ -1122,20 +1122,16 @@ _cohort_worker_received (CohortWorker *self,
   priv->bytes_in += bytes + 1;
   traffic++;
   /* A handler of the message may drop the last reference to the worker:
-   * the emission is the last thing done with it, or a reference is held
-   * (only while it starts, so not for every message). */
-  if (priv->state != COHORT_WORKER_STATE_STARTING)
-    {
-      record_message (self, FALSE, text, bytes);
-      return;
-    }
-  hold = g_object_ref (self);
+   * past the emission it is touched only while it starts, under a
+   * reference held for that (not for every message). */
+  if (priv->state == COHORT_WORKER_STATE_STARTING)
+    hold = g_object_ref (self);
   record_message (self, FALSE, text, bytes);
 
   /* "ready" is the handshake; without one, any message shows that the
    * program runs (nothing else writes to the channel), sooner than
    * begun_cb() would. */
-  if (priv->state == COHORT_WORKER_STATE_STARTING &&
+  if (hold != NULL && priv->state == COHORT_WORKER_STATE_STARTING &&
       (priv->spec->ready_timeout_s <= 0 || is_ready_message (node)))
     _cohort_worker_set_online (self);
 }

@@ -31,10 +31,11 @@
  *                      GLib thread pool, no message, no main loop. 1 thread
  *                      then 2 (or as --order says), each taking the next
  *                      task from an atomic counter and running the very
- *                      loop of Cohort's sum task (run_sum in
- *                      src/core/cohort-task.c). Not a peer: the ceiling of
- *                      this machine for this loop, in the same run, against
- *                      which Cohort's speed-up is read.
+ *                      loop of Cohort's sum task (_cohort_task_sum_range()
+ *                      in src/core/cohort-task.c, in one go: no stop check
+ *                      or progress between slices). Not a peer: the
+ *                      ceiling of this machine for this loop, in the same
+ *                      run, against which Cohort's speed-up is read.
  *
  * The task message is {"task":"sum","args":{"n":N}}, as Node's peer posts
  * it. One message object is sent again and again: the engine checks it
@@ -75,6 +76,7 @@
 #include "bench-util.h"
 #include "cohort-cluster.h"
 #include "cohort-supervisor.h"
+#include "cohort-task.h"
 #include "cohort-thread-worker.h"
 #include "cohort-worker.h"
 
@@ -628,16 +630,6 @@ run_speedup (void)
 
 /* ---- speed-up, bare pthreads -------------------------------------------- */
 
-/* run_sum's slice and empty asm (src/core/cohort-task.c), copied as they
- * are: the same C gives the same inner loop, so that raw measures the
- * machine with Cohort's loop and nothing else. */
-#define SUM_SLICE (G_GUINT64_CONSTANT (1) << 20)
-#if defined(__GNUC__) || defined(__clang__)
-# define OPAQUE(x) __asm__ ("" : "+r" (x))
-#else
-# define OPAQUE(x) ((void) 0)
-#endif
-
 typedef struct
 {
   guint64           n;
@@ -649,29 +641,6 @@ typedef struct
   pthread_barrier_t leave;
 } RawRun;
 
-/* run_sum without its stop check and progress between slices (a few loads
- * and stores every million iterations). Not inlined, so that n is a value
- * the compiler does not know here either, and the loop can be told apart
- * in a disassembly. */
-static G_GNUC_NO_INLINE guint64
-raw_sum (guint64 n)
-{
-  guint64 sum = 0;
-  guint64 i = 0;
-
-  while (i < n)
-    {
-      guint64 end = MIN (n, i + SUM_SLICE);
-
-      for (; i < end; i++)
-        {
-          sum += i;
-          OPAQUE (sum);
-        }
-    }
-  return sum;
-}
-
 static void *
 raw_thread (void *data)
 {
@@ -681,7 +650,7 @@ raw_thread (void *data)
   /* Started before the clock, as a cluster's threads are. */
   pthread_barrier_wait (&run->start);
   while (g_atomic_int_add (&run->next, 1) < run->tasks)
-    if (raw_sum (run->n) != expected)
+    if (_cohort_task_sum_range (0, 0, run->n) != expected)
       g_atomic_int_inc (&run->wrong);
   pthread_barrier_wait (&run->done);
   /* Alive until the phase is measured: an exited thread leaves
